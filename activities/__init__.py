@@ -1,0 +1,1 @@
+"""Activities: all of fulfil's I/O (database, payment gateway, carriers), called by workflows."""

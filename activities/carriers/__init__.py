@@ -1,0 +1,1 @@
+"""Carriers: the interface fulfil ships through, and simulators of two carriers."""

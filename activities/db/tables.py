@@ -1,0 +1,158 @@
+"""fulfil's own tables: catalogue, stock, orders and what happened to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from activities.db.base import Base, utcnow
+
+
+class WarehouseRow(Base):
+    __tablename__ = "warehouses"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str]
+    country: Mapped[str] = mapped_column(String(2))
+    priority: Mapped[int] = mapped_column(default=100)
+
+
+class ProductRow(Base):
+    __tablename__ = "products"
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str]
+    price: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class ShippingMethodRow(Base):
+    __tablename__ = "shipping_methods"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(32))
+    price: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    transit_days: Mapped[int]
+
+
+class StockLevelRow(Base):
+    __tablename__ = "stock_levels"
+    __table_args__ = (
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("on_hand >= reserved", name="reserved_within_on_hand"),
+    )
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    warehouse: Mapped[str] = mapped_column(ForeignKey("warehouses.code"), primary_key=True)
+    on_hand: Mapped[int]
+    reserved: Mapped[int] = mapped_column(default=0)
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(unique=True)
+    customer_id: Mapped[str] = mapped_column(index=True)
+    customer_email: Mapped[str]
+    customer_name: Mapped[str]
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    subtotal: Mapped[int]
+    shipping_cost: Mapped[int]
+    grand_total: Mapped[int]
+    shipping_method: Mapped[str]
+    carrier: Mapped[str]
+    address: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payment_method: Mapped[str]
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrderLineRow(Base):
+    __tablename__ = "order_lines"
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str]
+    name: Mapped[str]
+    quantity: Mapped[int]
+    unit_price: Mapped[int]
+
+
+class ReservationRow(Base):
+    """One allocation of stock to an order; `idempotency_key` makes a retried reserve a no-op."""
+
+    __tablename__ = "reservations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(unique=True)
+    order_id: Mapped[str] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16))  # held | released | shipped
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReservationLineRow(Base):
+    __tablename__ = "reservation_lines"
+    reservation_id: Mapped[int] = mapped_column(ForeignKey("reservations.id"), primary_key=True)
+    sku: Mapped[str] = mapped_column(primary_key=True)
+    warehouse: Mapped[str] = mapped_column(primary_key=True)
+    quantity: Mapped[int]
+
+
+class StockMovementRow(Base):
+    """Append-only ledger: every change of on-hand or reserved stock, with its cause."""
+
+    __tablename__ = "stock_movements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str]
+    warehouse: Mapped[str]
+    kind: Mapped[str] = mapped_column(String(16))  # receipt | reserve | release | ship | seed
+    on_hand_delta: Mapped[int]
+    reserved_delta: Mapped[int]
+    order_id: Mapped[str | None]
+    reason: Mapped[str] = mapped_column(default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (Index("ix_stock_movements_sku_warehouse", "sku", "warehouse"),)
+
+
+class PaymentRow(Base):
+    """Our record of each gateway operation; the key is the one sent to the gateway."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(unique=True)
+    order_id: Mapped[str] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # authorize | capture | void | refund
+    method: Mapped[str]
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    gateway_ref: Mapped[str]
+    reason: Mapped[str] = mapped_column(default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ShipmentRow(Base):
+    __tablename__ = "shipments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(unique=True)
+    order_id: Mapped[str] = mapped_column(index=True)
+    carrier: Mapped[str]
+    tracking_number: Mapped[str] = mapped_column(unique=True)
+    label_url: Mapped[str]
+    status: Mapped[str] = mapped_column(String(32))  # created | cancelled | in_transit | delivered
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrderEventRow(Base):
+    """The order's timeline as a durable record for reporting; `seq` comes from the workflow."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (UniqueConstraint("order_id", "seq", name="order_seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(index=True)
+    seq: Mapped[int]
+    at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(48))
+    detail: Mapped[str] = mapped_column(default="")
+    actor: Mapped[str] = mapped_column(default="system")

@@ -1,0 +1,1 @@
+"""Payment gateway: the interface fulfil charges through, and its simulator."""

@@ -1,0 +1,1 @@
+"""Business rules of fulfil: pure Python, no framework, no I/O."""

@@ -1,0 +1,26 @@
+"""Errors the business rules raise; each carries a reason a person can act on."""
+
+
+class DomainError(Exception):
+    """A request that breaks a business rule."""
+
+
+class InvalidOrder(DomainError):
+    """A checkout payload that cannot become an order; `field` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class ActionRefused(DomainError):
+    """A support action (cancel, refund) that the order's state does not allow."""
+
+
+class OutOfStock(DomainError):
+    """Not enough salable stock across the warehouses to fill the order."""
+
+
+class InvalidMoney(DomainError):
+    """An amount that is not a valid sum in its currency."""

@@ -1,0 +1,84 @@
+"""The order as the business sees it: who buys what, shipped where, paid how."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domain.money import Money
+
+ADDRESS_REQUIRED = ("name", "line1", "city", "postal_code", "country")
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str = ""
+
+
+@dataclass(frozen=True)
+class RequestedLine:
+    """A line as the storefront sends it: a SKU and how many, never a price."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """A structurally valid checkout payload, not yet checked against the catalogue."""
+
+    order_id: str
+    customer: Customer
+    currency: str
+    lines: tuple[RequestedLine, ...]
+    shipping_method: str
+    address: Address
+    payment_method: str
+    payment_token: str
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+
+    @property
+    def total(self) -> Money:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Money
+    shipping: Money
+    grand_total: Money
+
+
+@dataclass(frozen=True)
+class PricedOrder:
+    """An order priced from the server's catalogue: what the workflow carries out."""
+
+    order_id: str
+    customer: Customer
+    currency: str
+    lines: tuple[OrderLine, ...]
+    shipping_method: str
+    carrier: str
+    address: Address
+    payment_method: str
+    payment_token: str
+    totals: Totals
+    notes: tuple[str, ...] = field(default=())

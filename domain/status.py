@@ -1,0 +1,66 @@
+"""Order statuses and which moves between them are legal."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    PLACED = "PLACED"
+    PAYMENT_AUTHORIZED = "PAYMENT_AUTHORIZED"
+    STOCK_RESERVED = "STOCK_RESERVED"
+    PAYMENT_CAPTURED = "PAYMENT_CAPTURED"
+    PICKING = "PICKING"
+    PACKED = "PACKED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    PAYMENT_FAILED = "PAYMENT_FAILED"
+    FAILED = "FAILED"
+
+
+S = OrderStatus
+
+# The happy path, in order; every step may also end in one of the terminal failures.
+HAPPY_PATH: tuple[OrderStatus, ...] = (
+    S.PLACED, S.PAYMENT_AUTHORIZED, S.STOCK_RESERVED, S.PAYMENT_CAPTURED,
+    S.PICKING, S.PACKED, S.SHIPPED, S.DELIVERED, S.COMPLETED,
+)
+TERMINAL: frozenset[OrderStatus] = frozenset(
+    {S.COMPLETED, S.CANCELLED, S.PAYMENT_FAILED, S.FAILED}
+)
+# Cancelling is possible until the parcel is handed to the carrier.
+CANCELLABLE: frozenset[OrderStatus] = frozenset(HAPPY_PATH[: HAPPY_PATH.index(S.SHIPPED)])
+
+_FAILURES_FROM: dict[OrderStatus, frozenset[OrderStatus]] = {
+    status: frozenset({S.CANCELLED, S.FAILED}) for status in CANCELLABLE
+}
+_FAILURES_FROM[S.PLACED] = frozenset({S.CANCELLED, S.FAILED, S.PAYMENT_FAILED})
+_FAILURES_FROM[S.PAYMENT_AUTHORIZED] = frozenset({S.CANCELLED, S.FAILED, S.PAYMENT_FAILED})
+_FAILURES_FROM[S.STOCK_RESERVED] = frozenset({S.CANCELLED, S.FAILED, S.PAYMENT_FAILED})
+_FAILURES_FROM[S.SHIPPED] = frozenset({S.FAILED})
+_FAILURES_FROM[S.DELIVERED] = frozenset()
+
+
+def next_on_happy_path(status: OrderStatus) -> OrderStatus | None:
+    index = HAPPY_PATH.index(status)
+    return HAPPY_PATH[index + 1] if index + 1 < len(HAPPY_PATH) else None
+
+
+def can_move(current: OrderStatus, target: OrderStatus) -> bool:
+    """True when an order in `current` may legally move to `target`."""
+    if current in TERMINAL:
+        return False
+    if target == next_on_happy_path(current):
+        return True
+    return target in _FAILURES_FROM.get(current, frozenset())
+
+
+def cancel_refusal(status: OrderStatus) -> str | None:
+    """Why an order in `status` cannot be cancelled, or None when it can."""
+    if status in CANCELLABLE:
+        return None
+    if status in TERMINAL:
+        return f"order is already {status.value}"
+    return f"order is {status.value}: it has left the warehouse and can no longer be cancelled"

@@ -1,0 +1,1 @@
+"""Process entry points: settings, logging, the worker and the `fulfil` CLI."""

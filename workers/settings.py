@@ -1,0 +1,74 @@
+"""Settings from the environment, read once by each entry point (never at import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from domain.durations import parse_duration
+
+# Production waits for people and real carriers; dev and demo compress time so an order
+# reaches DELIVERED within a minute and completes a few minutes later.
+PROFILES: dict[str, dict[str, str]] = {
+    "production": {"return_window": "30d", "warehouse_autoconfirm": "0", "tracking_poll": "1h"},
+    "dev": {"return_window": "2m", "warehouse_autoconfirm": "2s", "tracking_poll": "3s"},
+}
+
+
+@dataclass(frozen=True)
+class Timings:
+    """How long an order waits at each human or carrier step, in seconds."""
+
+    return_window_s: int
+    warehouse_autoconfirm_s: int  # 0: wait for the warehouse to confirm picks and packs
+    tracking_poll_s: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    temporal_address: str | None
+    namespace: str = "default"
+    task_queue: str = "orders"
+    log_format: str = "console"
+    data_dir: Path = field(default_factory=lambda: Path(".fulfil"))
+    profile: str = "dev"
+    timings: Timings = field(default_factory=lambda: timings_for("dev", {}))
+    payment_latency_ms: int = 40
+    carrier_latency_ms: int = 60
+
+
+def timings_for(profile: str, env: Mapping[str, str]) -> Timings:
+    base = PROFILES[profile]
+
+    def seconds(name: str) -> int:
+        raw = env.get(f"FULFIL_{name.upper()}", base[name])
+        return int(parse_duration(raw).total_seconds())
+
+    return Timings(seconds("return_window"), seconds("warehouse_autoconfirm"),
+                   seconds("tracking_poll"))
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    temporal_address = env.get("FULFIL_TEMPORAL_ADDRESS") or None
+    profile = env.get("FULFIL_PROFILE") or ("production" if temporal_address else "dev")
+    if profile not in PROFILES:
+        raise ValueError(f"FULFIL_PROFILE must be one of {', '.join(PROFILES)}, got {profile!r}")
+    log_format = env.get("FULFIL_LOG_FORMAT", "console")
+    if log_format not in ("console", "json"):
+        raise ValueError(f"FULFIL_LOG_FORMAT must be console or json, got {log_format!r}")
+    return Settings(
+        database_url=env.get("FULFIL_DATABASE_URL") or None,
+        temporal_address=temporal_address,
+        namespace=env.get("FULFIL_NAMESPACE", "default"),
+        task_queue=env.get("FULFIL_TASK_QUEUE", "orders"),
+        log_format=log_format,
+        data_dir=Path(env.get("FULFIL_DATA_DIR", ".fulfil")),
+        profile=profile,
+        timings=timings_for(profile, env),
+        payment_latency_ms=int(env.get("FULFIL_PAYMENT_LATENCY_MS", "40")),
+        carrier_latency_ms=int(env.get("FULFIL_CARRIER_LATENCY_MS", "60")),
+    )

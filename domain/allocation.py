@@ -27,6 +27,8 @@ class Allocation:
 
 def allocate(wanted: dict[str, int], stock: list[WarehouseStock]) -> list[Allocation]:
     """Serves the order from one warehouse when one can fill it all, else splits by priority."""
+    if not wanted:
+        return []
     by_sku: dict[str, list[WarehouseStock]] = defaultdict(list)
     for row in sorted(stock, key=lambda r: (r.priority, r.warehouse)):
         by_sku[row.sku].append(row)

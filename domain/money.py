@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_UNNECESSARY, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from domain.errors import InvalidMoney
 
@@ -47,13 +47,9 @@ class Money:
         if not value.is_finite():
             raise InvalidMoney(f"{text!r} is not an amount")
         scaled = value.scaleb(exponent(currency))
-        try:
-            minor = scaled.quantize(Decimal(1), rounding=ROUND_UNNECESSARY)
-        except InvalidOperation:
-            raise InvalidMoney(
-                f"{text!r} has more decimals than {currency} allows"
-            ) from None
-        return cls(int(minor), currency)
+        if scaled != scaled.to_integral_value():
+            raise InvalidMoney(f"{text!r} has more decimals than {currency} allows")
+        return cls(int(scaled), currency)
 
     def _same(self, other: Money) -> None:
         if self.currency != other.currency:

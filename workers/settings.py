@@ -8,22 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.durations import parse_duration
+from workflows.order_contract import OrderTimings
 
 # Production waits for people and real carriers; dev and demo compress time so an order
 # reaches DELIVERED within a minute and completes a few minutes later.
 PROFILES: dict[str, dict[str, str]] = {
-    "production": {"return_window": "30d", "warehouse_autoconfirm": "0", "tracking_poll": "1h"},
+    "production": {"return_window": "30d", "warehouse_autoconfirm": "manual", "tracking_poll": "1h"},
     "dev": {"return_window": "2m", "warehouse_autoconfirm": "2s", "tracking_poll": "3s"},
 }
-
-
-@dataclass(frozen=True)
-class Timings:
-    """How long an order waits at each human or carrier step, in seconds."""
-
-    return_window_s: int
-    warehouse_autoconfirm_s: int  # 0: wait for the warehouse to confirm picks and packs
-    tracking_poll_s: int
 
 
 @dataclass(frozen=True)
@@ -35,20 +27,22 @@ class Settings:
     log_format: str = "console"
     data_dir: Path = field(default_factory=lambda: Path(".fulfil"))
     profile: str = "dev"
-    timings: Timings = field(default_factory=lambda: timings_for("dev", {}))
+    timings: OrderTimings = field(default_factory=lambda: timings_for("dev", {}))
     payment_latency_ms: int = 40
     carrier_latency_ms: int = 60
 
 
-def timings_for(profile: str, env: Mapping[str, str]) -> Timings:
+def timings_for(profile: str, env: Mapping[str, str]) -> OrderTimings:
     base = PROFILES[profile]
 
-    def seconds(name: str) -> int:
+    def seconds(name: str) -> int | None:
         raw = env.get(f"FULFIL_{name.upper()}", base[name])
-        return int(parse_duration(raw).total_seconds())
+        return None if raw == "manual" else int(parse_duration(raw).total_seconds())
 
-    return Timings(seconds("return_window"), seconds("warehouse_autoconfirm"),
-                   seconds("tracking_poll"))
+    return_window, poll = seconds("return_window"), seconds("tracking_poll")
+    if return_window is None or poll is None:
+        raise ValueError("only FULFIL_WAREHOUSE_AUTOCONFIRM may be 'manual'")
+    return OrderTimings(return_window, seconds("warehouse_autoconfirm"), poll)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

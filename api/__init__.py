@@ -1,0 +1,1 @@
+"""The storefront's and support's entry points: checkout payload, order services."""

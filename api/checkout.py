@@ -1,0 +1,93 @@
+"""The storefront's checkout payload: parsed and checked with pydantic, then handed to the
+domain as a CheckoutRequest. Errors name the field, as `lines[0].quantity`."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from domain.errors import InvalidOrder
+from domain.order import Address, CheckoutRequest, Customer, RequestedLine
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CustomerIn(_Strict):
+    id: NonEmpty
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    name: NonEmpty
+
+
+class AddressIn(_Strict):
+    name: NonEmpty
+    line1: NonEmpty
+    line2: str = ""
+    city: NonEmpty
+    postal_code: NonEmpty
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class LineIn(_Strict):
+    sku: NonEmpty
+    quantity: Annotated[int, Field(strict=True, ge=1, le=10_000)]
+
+
+class ShippingIn(_Strict):
+    method: NonEmpty
+    address: AddressIn
+
+
+class PaymentIn(_Strict):
+    method: NonEmpty
+    token: str = ""
+
+
+class CheckoutPayload(_Strict):
+    order_id: OrderId | None = None
+    customer: CustomerIn
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=200)]
+    shipping: ShippingIn
+    payment: PaymentIn
+
+
+def new_order_id() -> str:
+    return f"ORD-{secrets.token_hex(6).upper()}"
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def parse_checkout(raw: str | bytes | dict[str, Any]) -> CheckoutRequest:
+    """Parses JSON text or a dict into a CheckoutRequest; raises InvalidOrder naming the field."""
+    try:
+        data = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    except json.JSONDecodeError as error:
+        raise InvalidOrder("body", f"malformed JSON: {error.msg} at line {error.lineno}") from None
+    try:
+        payload = CheckoutPayload.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InvalidOrder(_field_path(first["loc"]), first["msg"]) from None
+    return CheckoutRequest(
+        order_id=payload.order_id or new_order_id(),
+        customer=Customer(**payload.customer.model_dump()),
+        currency=payload.currency,
+        lines=tuple(RequestedLine(line.sku, line.quantity) for line in payload.lines),
+        shipping_method=payload.shipping.method,
+        address=Address(**payload.shipping.address.model_dump()),
+        payment_method=payload.payment.method,
+        payment_token=payload.payment.token,
+    )

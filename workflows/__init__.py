@@ -1,0 +1,1 @@
+"""Deterministic orchestration: the order's workflow and its contract with the outside."""

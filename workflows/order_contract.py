@@ -1,0 +1,118 @@
+"""What the outside world needs to talk to an order's workflow: its id, input, the
+messages it accepts and the views it answers with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from temporalio.common import SearchAttributeKey
+
+from domain.money import Money
+from domain.order import PricedOrder
+
+DEFAULT_TASK_QUEUE = "orders"
+WORKFLOW_ID_PREFIX = "order-"
+
+ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
+ORDER_TOTAL = SearchAttributeKey.for_int("OrderTotal")
+CARRIER = SearchAttributeKey.for_keyword("Carrier")
+SEARCH_ATTRIBUTES = (ORDER_STATUS, CUSTOMER_ID, ORDER_TOTAL, CARRIER)
+
+# Memo key under which the starter stores the checkout fingerprint, so a second placement
+# of the same order id can be told apart from a different order reusing the id.
+FINGERPRINT_MEMO = "checkout_fingerprint"
+
+
+def order_workflow_id(order_id: str) -> str:
+    return f"{WORKFLOW_ID_PREFIX}{order_id}"
+
+
+@dataclass(frozen=True)
+class OrderTimings:
+    """How long the order waits at each human or carrier step, in seconds."""
+
+    return_window_s: int
+    warehouse_autoconfirm_s: int | None  # None: wait for the warehouse to confirm picks and packs
+    tracking_poll_s: int
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    order: PricedOrder
+    timings: OrderTimings
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    reason: str
+    actor: str = "support"
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    amount: Money
+    reason: str
+    actor: str = "support"
+
+
+@dataclass(frozen=True)
+class WarehouseConfirmation:
+    actor: str = "warehouse"
+
+
+@dataclass(frozen=True)
+class CarrierEvent:
+    """A tracking event pushed by a carrier (webhook or CLI) instead of polled."""
+
+    code: str
+    at: datetime
+    location: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    seq: int
+    at: datetime
+    status: str
+    kind: str
+    detail: str = ""
+    actor: str = "system"
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    method: str
+    authorization: str
+    authorized: Money
+    captured: Money
+    refunded: Money
+
+
+@dataclass(frozen=True)
+class ShipmentView:
+    carrier: str
+    tracking_number: str
+    label_url: str
+    status: str
+
+
+@dataclass
+class OrderView:
+    """Everything "where is my order?" needs, answered by the workflow itself."""
+
+    order: PricedOrder
+    status: str
+    payment: PaymentView
+    shipments: list[ShipmentView] = field(default_factory=list)
+    timeline: list[TimelineEvent] = field(default_factory=list)
+    failure: str = ""
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    order_id: str
+    status: str
+    failure: str = ""

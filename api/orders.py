@@ -112,7 +112,7 @@ class OrderService:
         return await handle.query(OrderWorkflow.view)
 
     async def cancel(self, order_id: str, reason: str, actor: str = "support") -> OrderView:
-        handle = await self._handle(order_id)
+        handle = await self._handle(order_id, running=True)
         try:
             return await handle.execute_update(OrderWorkflow.cancel_update,
                                                CancelRequest(reason, actor))
@@ -121,7 +121,7 @@ class OrderService:
 
     async def refund(self, order_id: str, amount: str, reason: str,
                      actor: str = "support") -> OrderView:
-        handle = await self._handle(order_id)
+        handle = await self._handle(order_id, running=True)
         view = await handle.query(OrderWorkflow.view)
         money = Money.parse(amount, view.order.currency)
         try:
@@ -136,7 +136,7 @@ class OrderService:
             return await OrderRepository(session).list(status=status, customer_id=customer_id,
                                                        limit=limit)
 
-    async def _handle(self, order_id: str) -> WorkflowHandle:
+    async def _handle(self, order_id: str, *, running: bool = False) -> WorkflowHandle:
         handle = self.client.get_workflow_handle(order_workflow_id(order_id))
         try:
             description = await handle.describe()
@@ -147,6 +147,11 @@ class OrderService:
         if description.status not in (WorkflowExecutionStatus.RUNNING,
                                       WorkflowExecutionStatus.COMPLETED):
             raise ActionRefused(f"order {order_id!r} workflow is {description.status.name}")
+        if running and description.status != WorkflowExecutionStatus.RUNNING:
+            # A closed workflow still answers queries but accepts no updates: the server
+            # would answer with a bare "not found" RPC error.
+            status = description.typed_search_attributes.get(ORDER_STATUS)
+            raise ActionRefused(f"order {order_id!r} is already {status}: it can no longer change")
         return handle
 
 

@@ -77,5 +77,7 @@ class CatalogueRepository:
         """Creates a stock level; an existing level is left alone (stock changes by movements)."""
         stmt = insert(StockLevelRow).values(sku=sku, warehouse=warehouse, on_hand=on_hand,
                                             reserved=0)
-        result = await self.session.execute(stmt.on_conflict_do_nothing())
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        # RETURNING tells whether the row is new: SQLAlchemy 2.1 reports -1 as an INSERT's rowcount.
+        created = await self.session.scalar(
+            stmt.on_conflict_do_nothing().returning(StockLevelRow.sku))
+        return created is not None

@@ -27,7 +27,8 @@ class OrderRepository:
     async def add_if_absent(self, order: PricedOrder, workflow_id: str, placed_at: datetime) -> bool:
         """Inserts the order and its lines once; a retried activity finds it already there."""
         totals = order.totals
-        result = await self.session.execute(insert(OrderRow).values(
+        # RETURNING tells whether the row is new: SQLAlchemy 2.1 reports -1 as an INSERT's rowcount.
+        inserted = await self.session.scalar(insert(OrderRow).values(
             order_id=order.order_id, workflow_id=workflow_id, customer_id=order.customer.id,
             customer_email=order.customer.email, customer_name=order.customer.name,
             currency=order.currency, status="PLACED", subtotal=totals.subtotal.amount,
@@ -35,8 +36,8 @@ class OrderRepository:
             shipping_method=order.shipping_method, carrier=order.carrier,
             address=asdict(order.address), payment_method=order.payment_method,
             placed_at=placed_at, updated_at=placed_at,
-        ).on_conflict_do_nothing())
-        if not result.rowcount:  # type: ignore[attr-defined]
+        ).on_conflict_do_nothing().returning(OrderRow.order_id))
+        if inserted is None:
             return False
         self.session.add_all(
             OrderLineRow(order_id=order.order_id, line_no=n, sku=line.sku, name=line.name,
@@ -48,11 +49,11 @@ class OrderRepository:
     async def record_event(self, order_id: str, seq: int, at: datetime, status: str, kind: str,
                            detail: str, actor: str) -> bool:
         """Appends one timeline event and moves the order's status; a replayed seq is a no-op."""
-        result = await self.session.execute(insert(OrderEventRow).values(
+        inserted = await self.session.scalar(insert(OrderEventRow).values(
             order_id=order_id, seq=seq, at=at, status=status, kind=kind, detail=detail,
             actor=actor,
-        ).on_conflict_do_nothing())
-        if not result.rowcount:  # type: ignore[attr-defined]
+        ).on_conflict_do_nothing().returning(OrderEventRow.id))
+        if inserted is None:
             return False
         # Events may be written out of order after a retry: only a later seq moves the status.
         latest = await self.session.scalar(

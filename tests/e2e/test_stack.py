@@ -32,10 +32,17 @@ pytestmark = pytest.mark.e2e
 T = TypeVar("T")
 
 
-async def _start_dev_server(data_dir: Path, namespace: str = "default") -> DevServer:
-    return await start_temporal_dev_server(
-        data_dir, port=find_free_port(), ui_port=find_free_port(), namespace=namespace
-    )
+def _two_free_ports() -> tuple[int, int]:
+    port = find_free_port()
+    ui_port = find_free_port()
+    while ui_port == port:
+        ui_port = find_free_port()
+    return port, ui_port
+
+
+async def _start_dev_server(data_dir: Path) -> DevServer:
+    port, ui_port = _two_free_ports()
+    return await start_temporal_dev_server(data_dir, port=port, ui_port=ui_port)
 
 
 async def _custom_attributes(client: Client, namespace: str) -> dict[str, int]:

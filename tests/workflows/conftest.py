@@ -7,8 +7,10 @@ import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
@@ -27,6 +29,8 @@ from workflows.order_contract import SEARCH_ATTRIBUTES, OrderTimings
 # Production-like waits: the time-skipping server jumps over them.
 TIMINGS = OrderTimings(return_window_s=30 * 86400, warehouse_autoconfirm_s=3600,
                        tracking_poll_s=3600)
+# The same, with a warehouse that waits for confirm_pick / confirm_pack signals.
+MANUAL_TIMINGS = replace(TIMINGS, warehouse_autoconfirm_s=None)
 
 
 def _binary(name: str) -> str:
@@ -59,15 +63,34 @@ class Stack:
     db: SessionFactory
 
 
+@asynccontextmanager
+async def running_stack(env: WorkflowEnvironment, db: SessionFactory, *, gateway: Any = None,
+                        carriers: dict[str, Any] | None = None) -> AsyncIterator[Stack]:
+    """A seeded database and a worker on a fresh task queue; tests may swap in a fake
+    gateway or carriers (e.g. one that holds a call until the test lets it through)."""
+    await seed(db)
+    gateway = gateway or SimulatedGateway(db, latency_ms=0)
+    carriers = carriers or simulated_carriers(db, latency_ms=0)
+    task_queue = f"orders-{uuid.uuid4()}"
+    worker = build_worker(env.client, task_queue, build_activities(db, gateway, carriers))
+    async with worker:
+        yield Stack(env, worker, OrderService(env.client, db, task_queue, TIMINGS),
+                    gateway, carriers, db)
+
+
 @pytest.fixture
 async def stack(temporal_env: WorkflowEnvironment, db: SessionFactory) -> AsyncIterator[Stack]:
     """A seeded database and a worker on a fresh task queue, with production timings."""
-    await seed(db)
-    gateway = SimulatedGateway(db, latency_ms=0)
-    carriers = simulated_carriers(db, latency_ms=0)
-    task_queue = f"orders-{uuid.uuid4()}"
-    worker = build_worker(temporal_env.client, task_queue,
-                          build_activities(db, gateway, carriers))  # type: ignore[arg-type]
-    async with worker:
-        yield Stack(temporal_env, worker, OrderService(temporal_env.client, db, task_queue, TIMINGS),
-                    gateway, carriers, db)
+    async with running_stack(temporal_env, db) as running:
+        yield running
+
+
+def manual_service(stack: Stack) -> OrderService:
+    """Places orders on the stack's worker whose warehouse waits for confirmation signals."""
+    return OrderService(stack.env.client, stack.db, stack.orders.task_queue, MANUAL_TIMINGS)
+
+
+@pytest.fixture
+def manual_orders(stack: Stack) -> OrderService:
+    """Like `stack.orders`, but the warehouse waits for confirm_pick / confirm_pack."""
+    return manual_service(stack)

@@ -1,0 +1,309 @@
+"""The `fulfil` command line: run the stack, place and manage orders, look at stock."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import structlog
+import typer
+from rich.console import Console
+
+from activities.db.migrate import upgrade
+from activities.db.stock_repository import StockRepository
+from api.catalogue import parse_seed, seed_catalogue
+from domain.errors import DomainError
+from workers import render
+from workers.logging import configure_logging
+from workers.runtime import Services, open_services
+from workers.settings import Settings, load_settings
+from workflows.order_contract import WarehouseConfirmation, order_workflow_id
+from workflows.order_workflow import OrderWorkflow
+
+app = typer.Typer(help="fulfil: order fulfilment on Temporal and PostgreSQL.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+order_app = typer.Typer(help="Place, inspect, cancel and refund orders.", no_args_is_help=True)
+stock_app = typer.Typer(help="Stock levels across warehouses.", no_args_is_help=True)
+app.add_typer(order_app, name="order")
+app.add_typer(stock_app, name="stock")
+
+# Piped output is for people reading logs, not an 80-column terminal.
+console = Console(width=None if sys.stdout.isatty() else 160)
+log = structlog.get_logger("fulfil.cli")
+T = TypeVar("T")
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except ValueError as error:
+        _fail(str(error), 2)
+    configure_logging(settings.log_format)
+    return settings
+
+
+def _fail(message: str, code: int) -> Any:
+    print(f"fulfil: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def _run(main: Callable[[], Awaitable[T]]) -> T:
+    """Runs a command; bad input or a refused action exits 2, any other failure 1."""
+    try:
+        return asyncio.run(main())  # type: ignore[arg-type]
+    except typer.Exit:
+        raise
+    except DomainError as error:
+        return _fail(str(error), 2)
+    except Exception as error:  # noqa: BLE001 - the CLI's last line of defence
+        log.debug("command.failed", exc_info=True)
+        return _fail(f"{type(error).__name__}: {error}", 1)
+
+
+async def _until_interrupted() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _serve(services: Services) -> None:
+    async with services.worker():
+        log.info("worker.started", task_queue=services.settings.task_queue,
+                 namespace=services.settings.namespace)
+        await _until_interrupted()
+    log.info("worker.stopped")
+
+
+@app.command()
+def dev() -> None:
+    """Run everything locally: PostgreSQL, Temporal with its Web UI, migrations, a worker."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_services(settings, start_server=True, migrate=True,
+                                 seed_demo=True) as services:
+            console.print(f"[bold]fulfil dev[/bold]  Temporal UI: {services.temporal_ui or '-'}"
+                          f"  task queue: {settings.task_queue}  Ctrl-C stops everything")
+            await _serve(services)
+
+    _run(main)
+
+
+@app.command()
+def demo() -> None:
+    """Bring the stack up, push a scripted set of orders through it, print a summary."""
+    from workers.demo import run_demo
+
+    settings = _settings()
+
+    async def main() -> bool:
+        async with open_services(settings, start_server=True, migrate=True,
+                                 seed_demo=True) as services, services.worker():
+            return await run_demo(services, console)
+
+    if not _run(main):
+        raise typer.Exit(1)
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker against the configured database and Temporal cluster."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_services(settings) as services:
+            await _serve(services)
+
+    _run(main)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_services(settings, start_server=False) as services:
+            await asyncio.to_thread(upgrade, services.database_url)
+        console.print("database migrated")
+
+    _run(main)
+
+
+@app.command()
+def setup() -> None:
+    """Register fulfil's search attributes on an existing Temporal cluster."""
+    from workers.stack import ensure_search_attributes
+
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_services(settings) as services:
+            added = await ensure_search_attributes(services.client, settings.namespace)
+        console.print(f"search attributes added: {', '.join(added) or 'none (all present)'}")
+
+    _run(main)
+
+
+@app.command()
+def seed(file: Annotated[Path, typer.Argument(help="Catalogue JSON file.")], as_json: Json = False
+         ) -> None:
+    """Load warehouses, products, shipping methods and opening stock."""
+    settings = _settings()
+
+    async def main() -> None:
+        data = parse_seed(file.read_text())
+        async with open_services(settings, migrate=True) as services:
+            counts = await seed_catalogue(services.session_factory, data)
+        render.print_json(vars(counts)) if as_json else console.print(
+            f"seeded {counts.warehouses} warehouses, {counts.products} products, "
+            f"{counts.shipping_methods} shipping methods, {counts.stock_rows} new stock rows")
+
+    _run(main)
+
+
+@order_app.command("place")
+def order_place(file: Annotated[str, typer.Argument(help="Checkout JSON file, or - for stdin.")],
+                as_json: Json = False) -> None:
+    """Place an order from the storefront's checkout payload."""
+    settings = _settings()
+
+    raw = sys.stdin.read() if file == "-" else Path(file).read_text()
+
+    async def main() -> None:
+        async with open_services(settings) as services:
+            placed = await services.orders.place(raw)
+        data = {"order_id": placed.order.order_id, "workflow_id": placed.workflow_id,
+                "created": placed.created, "totals": render.order_json_totals(placed.order)}
+        render.print_json(data) if as_json else console.print(
+            f"{'placed' if placed.created else 'already placed'} {placed.order.order_id} "
+            f"({placed.order.totals.grand_total}) as workflow {placed.workflow_id}")
+
+    _run(main)
+
+
+@order_app.command("show")
+def order_show(order_id: str, as_json: Json = False) -> None:
+    """Show an order's status, money, shipments and timeline (asked of its workflow)."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_services(settings) as services:
+            view = await services.orders.view(order_id)
+        render.print_json(render.order_json(view)) if as_json else render.print_order(view,
+                                                                                       console)
+
+    _run(main)
+
+
+@order_app.command("list")
+def order_list(status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+               customer: Annotated[str | None, typer.Option(help="Only this customer id.")] = None,
+               limit: int = 50, as_json: Json = False) -> None:
+    """List recent orders from the database record."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_services(settings) as services:
+            rows = await services.orders.list(status=status and status.upper(),
+                                              customer_id=customer, limit=limit)
+        render.print_json([render.order_row_json(r) for r in rows]) if as_json else (
+            render.print_orders(rows, console))
+
+    _run(main)
+
+
+@order_app.command("cancel")
+def order_cancel(order_id: str, reason: Annotated[str, typer.Option(help="Why.")],
+                 actor: str = "support", as_json: Json = False) -> None:
+    """Cancel an order that has not shipped; waits until it is unwound."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_services(settings) as services:
+            view = await services.orders.cancel(order_id, reason, actor)
+        render.print_json(render.order_json(view)) if as_json else console.print(
+            f"{order_id} is {view.status}")
+
+    _run(main)
+
+
+@order_app.command("refund")
+def order_refund(order_id: str, amount: Annotated[str, typer.Option(help="e.g. 5.00")],
+                 reason: Annotated[str, typer.Option(help="Why.")], actor: str = "support",
+                 as_json: Json = False) -> None:
+    """Refund part or all of what was captured."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_services(settings) as services:
+            view = await services.orders.refund(order_id, amount, reason, actor)
+        render.print_json(render.order_json(view)) if as_json else console.print(
+            f"{order_id}: refunded {view.payment.refunded} of {view.payment.captured}")
+
+    _run(main)
+
+
+def _confirm(step: str, order_id: str, actor: str) -> None:
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_services(settings) as services:
+            handle = services.client.get_workflow_handle(order_workflow_id(order_id))
+            signal_method = (OrderWorkflow.confirm_pick if step == "pick"
+                             else OrderWorkflow.confirm_pack)
+            await handle.signal(signal_method, WarehouseConfirmation(actor))
+        console.print(f"{step} confirmation sent for {order_id}")
+
+    _run(main)
+
+
+@order_app.command("confirm-pick")
+def order_confirm_pick(order_id: str, actor: str = "warehouse") -> None:
+    """Warehouse: the order's items have been picked."""
+    _confirm("pick", order_id, actor)
+
+
+@order_app.command("confirm-pack")
+def order_confirm_pack(order_id: str, actor: str = "warehouse") -> None:
+    """Warehouse: the order's parcel is packed."""
+    _confirm("pack", order_id, actor)
+
+
+@stock_app.command("show")
+def stock_show(sku: str | None = None, warehouse: str | None = None, as_json: Json = False
+               ) -> None:
+    """On hand, reserved and salable stock per SKU and warehouse."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_services(settings) as services, services.session_factory() as session:
+            levels = await StockRepository(session).levels(sku, warehouse)
+        render.print_json([render.stock_json(level) for level in levels]) if as_json else (
+            render.print_stock(levels, console))
+
+    _run(main)
+
+
+@app.command()
+def bench(orders: Annotated[int, typer.Option(help="How many orders.")] = 200,
+          concurrency: Annotated[int, typer.Option(help="Orders in flight at once.")] = 50
+          ) -> None:
+    """Push orders through the full workflow and a no-op baseline; print throughput."""
+    from workers.bench import run_bench
+
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_services(settings, start_server=True, migrate=True) as services, \
+                services.worker(max_concurrent_activities=200):
+            await run_bench(services, console, orders=orders, concurrency=concurrency)
+
+    _run(main)

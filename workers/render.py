@@ -1,0 +1,99 @@
+"""Turns orders and stock into JSON for scripts and tables for people."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from activities.db.stock_repository import StockLevel
+from activities.db.tables import OrderRow
+from domain.money import Money
+from domain.order import PricedOrder
+from workflows.order_contract import OrderView
+
+
+def money(value: Money) -> dict[str, Any]:
+    return {"amount": value.amount, "currency": value.currency, "display": str(value)}
+
+
+def order_json(view: OrderView) -> dict[str, Any]:
+    order = view.order
+    return {
+        "order_id": order.order_id,
+        "status": view.status,
+        "customer": vars(order.customer),
+        "lines": [{"sku": line.sku, "name": line.name, "quantity": line.quantity,
+                   "unit_price": money(line.unit_price), "total": money(line.total)}
+                  for line in order.lines],
+        "totals": order_json_totals(order),
+        "shipping": {"method": order.shipping_method, "carrier": order.carrier,
+                     "address": vars(order.address)},
+        "payments": {"method": view.payment.method,
+                     "authorization": view.payment.authorization,
+                     "authorized": money(view.payment.authorized),
+                     "captured": money(view.payment.captured),
+                     "refunded": money(view.payment.refunded)},
+        "shipments": [vars(s) for s in view.shipments],
+        "timeline": [{"seq": e.seq, "at": e.at.isoformat(), "status": e.status, "kind": e.kind,
+                      "detail": e.detail, "actor": e.actor} for e in view.timeline],
+        "failure": view.failure,
+    }
+
+
+def order_json_totals(order: PricedOrder) -> dict[str, Any]:
+    return {name: money(getattr(order.totals, name))
+            for name in ("subtotal", "shipping", "grand_total")}
+
+
+def order_row_json(row: OrderRow) -> dict[str, Any]:
+    return {"order_id": row.order_id, "status": row.status, "customer_id": row.customer_id,
+            "grand_total": money(Money(row.grand_total, row.currency)),
+            "carrier": row.carrier, "placed_at": row.placed_at.isoformat()}
+
+
+def stock_json(level: StockLevel) -> dict[str, Any]:
+    return {"sku": level.sku, "warehouse": level.warehouse, "on_hand": level.on_hand,
+            "reserved": level.reserved, "salable": level.salable}
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def print_order(view: OrderView, console: Console) -> None:
+    data = order_json(view)
+    console.print(f"[bold]{data['order_id']}[/bold]  {data['status']}"
+                  f"  {view.order.customer.name} <{view.order.customer.email}>")
+    if view.failure:
+        console.print(f"reason: {view.failure}")
+    p = view.payment
+    console.print(f"total {view.order.totals.grand_total} by {p.method}: authorized "
+                  f"{p.authorized}, captured {p.captured}, refunded {p.refunded}")
+    for s in view.shipments:
+        console.print(f"shipment {s.carrier} {s.tracking_number} ({s.status}) {s.label_url}")
+    timeline = Table("#", "at (UTC)", "status", "event", "detail", "by")
+    for e in view.timeline:
+        timeline.add_row(str(e.seq), e.at.strftime("%Y-%m-%d %H:%M:%S"), e.status, e.kind,
+                         e.detail, e.actor)
+    console.print(timeline)
+
+
+def print_orders(rows: Sequence[OrderRow], console: Console) -> None:
+    table = Table("order", "status", "customer", "total", "carrier", "placed (UTC)")
+    for row in rows:
+        table.add_row(row.order_id, row.status, row.customer_id,
+                      str(Money(row.grand_total, row.currency)), row.carrier,
+                      row.placed_at.strftime("%Y-%m-%d %H:%M:%S"))
+    console.print(table)
+
+
+def print_stock(levels: Sequence[StockLevel], console: Console) -> None:
+    table = Table("sku", "warehouse", "on hand", "reserved", "salable")
+    for level in levels:
+        table.add_row(level.sku, level.warehouse, str(level.on_hand), str(level.reserved),
+                      str(level.salable))
+    console.print(table)

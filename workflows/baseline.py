@@ -1,13 +1,21 @@
-"""BaselineWorkflow: the same number of activities as an order, each doing nothing.
-The benchmark runs it beside OrderWorkflow to show what the engine itself costs."""
+"""BaselineWorkflow: as many activities and local activities as an order needs to reach
+SHIPPED, each doing nothing. The benchmark runs it beside OrderWorkflow to separate what
+Temporal itself costs from what fulfil's steps cost."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import activity, workflow
 
 NOOP_TIMEOUT = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class BaselineInput:
+    activities: int
+    local_activities: int
 
 
 @activity.defn(name="noop")
@@ -18,10 +26,14 @@ async def noop(step: int) -> int:
 
 @workflow.defn
 class BaselineWorkflow:
-    """Runs `steps` no-op activities one after the other."""
+    """Runs the no-op activities one after the other, interleaved as in an order."""
 
     @workflow.run
-    async def run(self, steps: int) -> int:
-        for step in range(steps):
-            await workflow.execute_activity(noop, step, start_to_close_timeout=NOOP_TIMEOUT)
-        return steps
+    async def run(self, input: BaselineInput) -> int:
+        for step in range(max(input.activities, input.local_activities)):
+            if step < input.local_activities:
+                await workflow.execute_local_activity(noop, step,
+                                                      start_to_close_timeout=NOOP_TIMEOUT)
+            if step < input.activities:
+                await workflow.execute_activity(noop, step, start_to_close_timeout=NOOP_TIMEOUT)
+        return input.activities + input.local_activities

@@ -114,8 +114,8 @@ class OrderService:
     async def cancel(self, order_id: str, reason: str, actor: str = "support") -> OrderView:
         handle = await self._handle(order_id, running=True)
         try:
-            return await handle.execute_update(OrderWorkflow.cancel_update,
-                                               CancelRequest(reason, actor))
+            return await handle.execute_update("request_cancel", CancelRequest(reason, actor),
+                                               result_type=OrderView)
         except WorkflowUpdateFailedError as error:
             raise ActionRefused(_refusal(error)) from None
 
@@ -125,15 +125,16 @@ class OrderService:
         view = await handle.query(OrderWorkflow.view)
         money = Money.parse(amount, view.order.currency)
         try:
-            return await handle.execute_update(OrderWorkflow.refund_update,
-                                               RefundRequest(money, reason, actor))
+            return await handle.execute_update("request_refund",
+                                               RefundRequest(money, reason, actor),
+                                               result_type=OrderView)
         except WorkflowUpdateFailedError as error:
             raise ActionRefused(_refusal(error)) from None
 
     async def list(self, status: str | None = None, customer_id: str | None = None,
                    limit: int = 50) -> list[OrderRow]:
         async with self.session_factory() as session:
-            return await OrderRepository(session).list(status=status, customer_id=customer_id,
+            return await OrderRepository(session).search(status=status, customer_id=customer_id,
                                                        limit=limit)
 
     async def _handle(self, order_id: str, *, running: bool = False) -> WorkflowHandle:
@@ -146,7 +147,8 @@ class OrderService:
             raise
         if description.status not in (WorkflowExecutionStatus.RUNNING,
                                       WorkflowExecutionStatus.COMPLETED):
-            raise ActionRefused(f"order {order_id!r} workflow is {description.status.name}")
+            state = description.status.name if description.status else "unknown"
+            raise ActionRefused(f"order {order_id!r} workflow is {state}")
         if running and description.status != WorkflowExecutionStatus.RUNNING:
             # A closed workflow still answers queries but accepts no updates: the server
             # would answer with a bare "not found" RPC error.

@@ -10,7 +10,7 @@ import structlog
 import temporalio.activity
 import temporalio.workflow
 
-_SHARED = [
+_SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,

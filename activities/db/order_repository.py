@@ -68,7 +68,7 @@ class OrderRepository:
     async def get(self, order_id: str) -> OrderRow | None:
         return await self.session.get(OrderRow, order_id)
 
-    async def list(self, *, status: str | None = None, customer_id: str | None = None,
+    async def search(self, *, status: str | None = None, customer_id: str | None = None,
                    limit: int = 50) -> list[OrderRow]:
         query = select(OrderRow).order_by(OrderRow.placed_at.desc()).limit(limit)
         if status:

@@ -27,15 +27,17 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType
+
+from workflows import order_contract
 
 DATABASE = "fulfil"
 
-# The search attributes fulfil's workflows upsert, with their Temporal types.
+# The search attributes the order workflow keeps current, by their Temporal type names.
+_TYPE_NAMES = {SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+               SearchAttributeIndexedValueType.INT: "Int"}
 SEARCH_ATTRIBUTES: dict[str, str] = {
-    "OrderStatus": "Keyword",
-    "CustomerId": "Keyword",
-    "OrderTotal": "Int",
-    "Carrier": "Keyword",
+    key.name: _TYPE_NAMES[key.indexed_value_type] for key in order_contract.SEARCH_ATTRIBUTES
 }
 _INDEXED_TYPES = {
     "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,

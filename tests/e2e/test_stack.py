@@ -41,6 +41,15 @@ def _two_free_ports() -> tuple[int, int]:
 
 
 async def _start_dev_server(data_dir: Path) -> DevServer:
+    # A free port can be taken by another process before the server binds it; only that
+    # race earns another try.
+    for _ in range(2):
+        port, ui_port = _two_free_ports()
+        try:
+            return await start_temporal_dev_server(data_dir, port=port, ui_port=ui_port)
+        except StackError as err:
+            if "already in use" not in str(err):
+                raise
     port, ui_port = _two_free_ports()
     return await start_temporal_dev_server(data_dir, port=port, ui_port=ui_port)
 

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -23,8 +21,9 @@ from activities.db.engine import SessionFactory
 from activities.payments.simulator import SimulatedGateway
 from api.orders import OrderService
 from tests.support import seed
+from workers.stack import ensure_search_attributes
 from workers.worker import build_activities, build_worker
-from workflows.order_contract import SEARCH_ATTRIBUTES, OrderTimings
+from workflows.order_contract import OrderTimings
 
 # Production-like waits: the time-skipping server jumps over them.
 TIMINGS = OrderTimings(return_window_s=30 * 86400, warehouse_autoconfirm_s=3600,
@@ -45,10 +44,7 @@ def _binary(name: str) -> str:
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"))
-    await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace=env.client.namespace,
-        search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type)
-                           for key in SEARCH_ATTRIBUTES}))
+    await ensure_search_attributes(env.client, env.client.namespace)
     yield env
     await env.shutdown()
 

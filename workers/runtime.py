@@ -25,7 +25,6 @@ from workers.worker import build_activities, build_worker
 
 log = structlog.get_logger(__name__)
 
-LOCAL_TEMPORAL = "127.0.0.1:7233"
 DEMO_CATALOGUE = Path(__file__).with_name("demo_catalogue.json")
 
 
@@ -68,8 +67,11 @@ async def temporal_client(settings: Settings, stack: AsyncExitStack, *,
         return await Client.connect(settings.temporal_address,
                                     namespace=settings.namespace), None
     if not start_server:
-        return await Client.connect(LOCAL_TEMPORAL, namespace=settings.namespace), None
-    server = await start_temporal_dev_server(settings.data_dir, namespace=settings.namespace)
+        return await Client.connect(f"127.0.0.1:{settings.dev_server_port}",
+                                    namespace=settings.namespace), None
+    server = await start_temporal_dev_server(settings.data_dir, port=settings.dev_server_port,
+                                             ui_port=settings.ui_port,
+                                             namespace=settings.namespace)
     stack.callback(server.stop)
     client = await Client.connect(server.address, namespace=settings.namespace)
     await ensure_search_attributes(client, settings.namespace)

@@ -28,6 +28,8 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(".fulfil"))
     profile: str = "dev"
     timings: OrderTimings = field(default_factory=lambda: timings_for("dev", {}))
+    dev_server_port: int = 7233
+    ui_port: int = 8233
     payment_latency_ms: int = 40
     carrier_latency_ms: int = 60
 
@@ -63,6 +65,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=Path(env.get("FULFIL_DATA_DIR", ".fulfil")),
         profile=profile,
         timings=timings_for(profile, env),
+        dev_server_port=int(env.get("FULFIL_DEV_SERVER_PORT", "7233")),
+        ui_port=int(env.get("FULFIL_UI_PORT", "8233")),
         payment_latency_ms=int(env.get("FULFIL_PAYMENT_LATENCY_MS", "40")),
         carrier_latency_ms=int(env.get("FULFIL_CARRIER_LATENCY_MS", "60")),
     )

@@ -48,5 +48,5 @@ def build_worker(client: Client, task_queue: str,
                  activities: list[Callable[..., Any]], **options: Any) -> Worker:
     return Worker(
         client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=activities,
-        interceptors=[LoggingInterceptor()], workflow_runner=WORKFLOW_RUNNER,
+        interceptors=[LoggingInterceptor()], workflow_runner=WORKFLOW_RUNNER, **options,
     )

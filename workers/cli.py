@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -54,15 +55,22 @@ def _fail(message: str, code: int) -> Any:
 
 def _run(main: Callable[[], Awaitable[T]]) -> T:
     """Runs a command; bad input or a refused action exits 2, any other failure 1."""
+    failure: tuple[str, int] | None = None
     try:
-        return asyncio.run(main())  # type: ignore[arg-type]
+        result: T = asyncio.run(main())  # type: ignore[arg-type]
     except typer.Exit:
         raise
     except DomainError as error:
-        return _fail(str(error), 2)
+        failure = (str(error), 2)
     except Exception as error:  # noqa: BLE001 - the CLI's last line of defence
         log.debug("command.failed", exc_info=True)
-        return _fail(f"{type(error).__name__}: {error}", 1)
+        failure = (f"{type(error).__name__}: {error}", 1)
+    # A Temporal client still alive when the interpreter shuts down can abort the process
+    # after its work is done (SIGABRT, "PyGILState_Release ... finalizing": its Rust threads
+    # outlive Python; temporalio/sdk-python#300). The client sits in reference cycles, so
+    # collect it now, outside the `except` blocks whose tracebacks would keep it alive.
+    gc.collect()
+    return _fail(*failure) if failure else result
 
 
 async def _until_interrupted() -> None:

@@ -330,6 +330,10 @@ class OrderWorkflow:
         try:
             receipt = await self._step(PaymentActivities.refund_payment, self._payment_input(
                 f"refund-{self._refund_count}", request.amount, request.reason))
+        except _Stop as stop:
+            # A refund the gateway refuses fails this request, not the order. Raised from a
+            # handler, _Stop (not an ApplicationError) would fail the workflow task forever.
+            raise ApplicationError(stop.reason, type="RefundRefused", non_retryable=True) from None
         finally:
             self._refund_pending -= request.amount
         self._refunded += receipt.amount
@@ -356,7 +360,9 @@ class OrderWorkflow:
             self._tracking_seen.add(seen)
             detail = " ".join(part for part in (update.location, update.description) if part)
             await self._note(f"carrier.{update.code}", detail, actor=actor, at=update.at)
-            if self._shipment is not None:
+            # Delivered is final: a poll sent before a pushed "delivered" may answer after it,
+            # and its older scans must not move the parcel back.
+            if self._shipment is not None and not self._delivered:
                 self._shipment = ShipmentView(self._shipment.carrier,
                                               self._shipment.tracking_number,
                                               self._shipment.label_url, update.code)

@@ -8,7 +8,7 @@ from datetime import datetime
 from temporalio import activity
 
 from activities.db.engine import SessionFactory
-from activities.db.order_repository import OrderRepository
+from activities.db.order_repository import OrderRepository, ShipmentRepository
 from domain.order import PricedOrder
 
 
@@ -30,6 +30,12 @@ class RecordEventInput:
     actor: str
 
 
+@dataclass(frozen=True)
+class ShipmentStatusInput:
+    tracking_number: str
+    status: str
+
+
 class RecordActivities:
     def __init__(self, session_factory: SessionFactory) -> None:
         self.session_factory = session_factory
@@ -48,3 +54,9 @@ class RecordActivities:
             return await OrderRepository(session).record_event(
                 input.order_id, input.seq, input.at, input.status, input.kind, input.detail,
                 input.actor)
+
+    @activity.defn(name="record_shipment_status")
+    async def record_shipment_status(self, input: ShipmentStatusInput) -> None:
+        """Keeps the shipment row current when the carrier pushes an event."""
+        async with self.session_factory.begin() as session:
+            await ShipmentRepository(session).set_status(input.tracking_number, input.status)

@@ -35,7 +35,7 @@ def build_activities(session_factory: SessionFactory, gateway: PaymentGateway,
     payments = PaymentActivities(gateway, session_factory)
     shipping = ShippingActivities(carriers, session_factory)
     return [
-        records.record_order, records.record_event,
+        records.record_order, records.record_event, records.record_shipment_status,
         stock.reserve_stock, stock.release_stock, stock.ship_stock,
         payments.authorize_payment, payments.capture_payment, payments.void_payment,
         payments.refund_payment,

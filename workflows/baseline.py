@@ -1,11 +1,9 @@
-"""BaselineWorkflow: as many activities as an order runs on its way to SHIPPED, each doing
-nothing, in the same shape: some one after the other, the timeline writes in the background.
-The benchmark runs it beside OrderWorkflow to separate what Temporal itself costs from what
-fulfil's steps cost."""
+"""BaselineWorkflow: as many activities and local activities as an order needs to reach
+SHIPPED, each doing nothing. The benchmark runs it beside OrderWorkflow to separate what
+Temporal itself costs from what fulfil's steps cost."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,8 +14,8 @@ NOOP_TIMEOUT = timedelta(seconds=10)
 
 @dataclass(frozen=True)
 class BaselineInput:
-    sequential: int
-    background: int
+    activities: int
+    local_activities: int
 
 
 @activity.defn(name="noop")
@@ -28,13 +26,14 @@ async def noop(step: int) -> int:
 
 @workflow.defn
 class BaselineWorkflow:
-    """Runs the sequential no-ops one after the other while the background ones run."""
+    """Runs the no-op activities one after the other, interleaved as in an order."""
 
     @workflow.run
     async def run(self, input: BaselineInput) -> int:
-        background = [workflow.start_activity(noop, n, start_to_close_timeout=NOOP_TIMEOUT)
-                      for n in range(input.background)]
-        for step in range(input.sequential):
-            await workflow.execute_activity(noop, step, start_to_close_timeout=NOOP_TIMEOUT)
-        await asyncio.gather(*background)
-        return input.sequential + input.background
+        for step in range(max(input.activities, input.local_activities)):
+            if step < input.local_activities:
+                await workflow.execute_local_activity(noop, step,
+                                                      start_to_close_timeout=NOOP_TIMEOUT)
+            if step < input.activities:
+                await workflow.execute_activity(noop, step, start_to_close_timeout=NOOP_TIMEOUT)
+        return input.activities + input.local_activities

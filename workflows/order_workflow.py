@@ -19,7 +19,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.carriers.carrier import Parcel
     from activities.errors import PAYMENT_DECLINED
     from activities.payments.activities import AuthorizeInput, PaymentActivities, PaymentInput
-    from activities.records import RecordActivities, RecordEventInput, RecordOrderInput
+    from activities.records import (
+        RecordActivities,
+        RecordEventInput,
+        RecordOrderInput,
+        ShipmentStatusInput,
+    )
     from activities.stock import ReserveInput, SettleInput, StockActivities, StockLine
     from domain.money import Money
     from domain.refunds import refund_refusal
@@ -290,6 +295,11 @@ class OrderWorkflow:
         await self._apply_tracking(
             [TrackingUpdate(event.code, event.at, event.location, event.description)],
             actor=self._shipment.carrier)
+        # Polls write the shipment's status themselves; a pushed event has no activity yet.
+        await workflow.execute_local_activity_method(
+            RecordActivities.record_shipment_status,
+            ShipmentStatusInput(self._shipment.tracking_number, self._shipment.status),
+            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=UNTIL_DONE)
 
     @workflow.query(name="status")
     def status(self) -> str:

@@ -123,16 +123,17 @@ async def assert_recorded(stack: Stack, handle: WorkflowHandle[Any, Any], order_
 
 # -- driving an order from outside ---------------------------------------------------------
 
-async def eventually(probe: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:
+async def eventually(probe: Callable[[], Any], what: str) -> Any:
     """Polls `probe` (async) until it returns something truthy, in real time."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        found = await probe()
-        if found:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+    try:
+        async with asyncio.timeout(WAIT_S):
+            while True:  # the workflow is remote: nothing to await but its answers
+                found = await probe()
+                if found:
+                    return found
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def reach(handle: WorkflowHandle[Any, Any], status: str) -> None:

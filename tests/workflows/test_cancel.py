@@ -11,8 +11,8 @@ from activities.carriers.simulator import simulated_carriers
 from domain.errors import ActionRefused
 from tests.support import checkout
 from tests.workflows.checks import (
-    HeldStock,
     WAIT_S,
+    HeldStock,
     assert_recorded,
     confirm_pick_and_pack,
     event,
@@ -168,7 +168,8 @@ async def test_cancel_while_the_label_is_bought_voids_the_label(temporal_env, db
             OrderWorkflow.cancel_update, CancelRequest("address typo"),
             wait_for_stage=WorkflowUpdateStage.ACCEPTED)
         held.opened.set()
-        view = await cancelling.result()
+        _ = await cancelling.result()  # mypy types it as a coroutine
+        view = await placed.handle.query(OrderWorkflow.view)
 
         # Then the cancel wins: the new label is voided, the stock released, the money refunded
         assert view.status == "CANCELLED"

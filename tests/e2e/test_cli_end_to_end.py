@@ -20,7 +20,7 @@ from typing import IO, Any
 import pytest
 from sqlalchemy import text
 from temporalio.api.enums.v1 import EventType, PendingActivityState
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
 from activities.db.engine import SessionFactory
 from activities.db.metadata import metadata
@@ -269,17 +269,19 @@ def gateway(empty_database: SessionFactory) -> SimulatedGateway:
 
 # -- checks shared by the crash tests ------------------------------------------------------
 
-async def assert_charged_once_and_shipped(db: SessionFactory, gateway: SimulatedGateway,
-                                          view: dict[str, Any], total: int) -> None:
-    """One authorization and one capture at the gateway and in our books; stock shipped."""
+async def assert_mugs_charged_once_and_shipped(db: SessionFactory, gateway: SimulatedGateway,
+                                               view: dict[str, Any]) -> None:
+    """One authorization and one capture at the gateway and in our books; the three mugs
+    reserved once and shipped."""
     order_id, authorization = view["order_id"], view["payments"]["authorization"]
+    total = MUGS_TOTAL
     assert amounts(view) == (total, total, 0)
     assert await gateway.count_operations("authorize", authorization=authorization) == 1
     assert await gateway.count_operations("capture", authorization=authorization) == 1
     ledger = await gateway.ledger(authorization)
     assert (ledger.authorized.amount, ledger.captured.amount, ledger.refunded.amount) == (
         total, total, 0)
-    # the gateway decided each key once: a retry after the crash got the stored answer
+    # each idempotency key was decided once: a call repeated after a crash got that answer
     operations = await gateway.operations_for(f"order-{order_id}:")
     assert [(op.kind, op.status, op.attempts) for op in operations] == [
         ("authorize", "authorized", 1), ("capture", "captured", 1)]
@@ -287,11 +289,11 @@ async def assert_charged_once_and_shipped(db: SessionFactory, gateway: Simulated
     assert await reservations(db, order_id) == [HeldStock("shipped", [("MUG-LOGO", "BER", 3)])]
 
 
-def activity_attempts(handle_history: Any) -> dict[str, int]:
-    """The attempt on which each activity type last succeeded, from the workflow history."""
+def activity_attempts(history: WorkflowHistory) -> dict[str, int]:
+    """The attempt on which each activity type last started, from the workflow history."""
     scheduled: dict[int, str] = {}
     attempts: dict[str, int] = {}
-    for event in handle_history.events:
+    for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
@@ -492,7 +494,7 @@ async def test_a_worker_killed_while_the_order_waits_in_picking_is_replaced_with
     assert kinds(view).count("payment.authorized") == kinds(view).count("payment.captured") == 1
 
     # And the customer was charged once, and exactly three mugs left Berlin
-    await assert_charged_once_and_shipped(empty_database, gateway, view, MUGS_TOTAL)
+    await assert_mugs_charged_once_and_shipped(empty_database, gateway, view)
     after = (await crashy.stock())[MUGS_AT]
     assert (after["on_hand"], after["reserved"]) == (before[MUGS_AT]["on_hand"] - 3,
                                                      before[MUGS_AT]["reserved"])
@@ -524,7 +526,7 @@ async def test_a_worker_killed_mid_authorization_is_retried_and_charges_once(
     assert (attempts["authorize_payment"], attempts["capture_payment"]) == (2, 1)
 
     # And the customer was charged once, and exactly three mugs left Berlin
-    await assert_charged_once_and_shipped(empty_database, gateway, view, MUGS_TOTAL)
+    await assert_mugs_charged_once_and_shipped(empty_database, gateway, view)
     assert (await slow.stock())[MUGS_AT]["on_hand"] == before[MUGS_AT]["on_hand"] - 3
 
 
@@ -556,7 +558,7 @@ async def test_a_dev_server_restarted_mid_order_on_its_db_file_loses_nothing(
         assert (tmp_path / "temporal.db").exists()
 
         # And the customer was charged once, and exactly three mugs left Berlin
-        await assert_charged_once_and_shipped(empty_database, gateway, view, MUGS_TOTAL)
+        await assert_mugs_charged_once_and_shipped(empty_database, gateway, view)
         assert (await remote.stock())[MUGS_AT]["on_hand"] == before[MUGS_AT]["on_hand"] - 3
     finally:
         await asyncio.to_thread(server.stop)

@@ -1,0 +1,143 @@
+"""Records one OrderWorkflow history per business path, as test data for the replay tests.
+
+Run it by hand when the workflow's behaviour changes on purpose, and commit the files:
+
+    python -m tests.replay.record_histories
+
+It overwrites histories/<path>.json. The histories of the version before are what prove
+that orders already running still replay: move them into a subfolder first
+(histories/<what changed>/), where the replay tests keep reading them.
+
+The orders run on the time-skipping test server with the real activities against a scratch
+database on the tests' PostgreSQL (FULFIL_TEST_DATABASE_URL), which is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from temporalio.client import WorkflowHandle
+
+from activities.db.engine import SessionFactory, build_engine, build_session_factory
+from activities.db.metadata import metadata
+from activities.db.migrate import upgrade
+from tests.conftest import ADMIN_URL, _admin_conninfo
+from tests.support import checkout
+from tests.workflows.checks import deliver_now, reach
+from tests.workflows.conftest import Stack, _start_test_server, manual_service, running_stack
+from workflows.order_contract import order_workflow_id
+
+HISTORIES = Path(__file__).with_name("histories")
+Handle = WorkflowHandle[Any, Any]
+
+
+def history_workflow_id(name: str) -> str:
+    """The workflow id each recorded order ran under; the file is `histories/<name>.json`."""
+    return order_workflow_id(f"REPLAY-{name}")
+
+
+def _order(name: str, **changes: Any) -> dict[str, Any]:
+    return checkout(order_id=f"REPLAY-{name}", **changes)
+
+
+async def success(stack: Stack) -> Handle:
+    placed = await stack.orders.place(_order("success"))
+    return placed.handle
+
+
+async def payment_declined(stack: Stack) -> Handle:
+    placed = await stack.orders.place(_order("payment_declined", token="tok_declined"))
+    return placed.handle
+
+
+async def cancel_via_update(stack: Stack) -> Handle:
+    placed = await manual_service(stack).place(_order("cancel_via_update"))
+    await reach(placed.handle, "PICKING")
+    await stack.orders.cancel(placed.order.order_id, "customer changed their mind")
+    return placed.handle
+
+
+async def partial_refund(stack: Stack) -> Handle:
+    placed = await manual_service(stack).place(_order("partial_refund"))
+    await deliver_now(placed.handle)
+    await stack.orders.refund(placed.order.order_id, "5.00", "late delivery")
+    return placed.handle
+
+
+async def carrier_rejection(stack: Stack) -> Handle:
+    placed = await stack.orders.place(_order("carrier_rejection", postal_code="00000"))
+    return placed.handle
+
+
+async def stock_shortage(stack: Stack) -> Handle:
+    placed = await stack.orders.place(
+        _order("stock_shortage", lines=[{"sku": "TEE-BLK-M", "quantity": 20}]))
+    return placed.handle
+
+
+# Each path, with the status its order must end in for the history to be worth keeping.
+SCENARIOS: dict[str, tuple[Callable[[Stack], Awaitable[Handle]], str]] = {
+    scenario.__name__: (scenario, status) for scenario, status in (
+        (success, "COMPLETED"), (payment_declined, "PAYMENT_FAILED"),
+        (cancel_via_update, "CANCELLED"), (partial_refund, "COMPLETED"),
+        (carrier_rejection, "FAILED"), (stock_shortage, "FAILED"))
+}
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """A new database migrated to head, dropped on the way out."""
+    name = f"fulfil_replay_{os.getpid()}"
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _empty(db: SessionFactory) -> None:
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    async with db.begin() as session:
+        await session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+async def record(database_url: str) -> None:
+    HISTORIES.mkdir(exist_ok=True)
+    engine = build_engine(database_url)
+    env = await _start_test_server()
+    try:
+        db = build_session_factory(engine)
+        for name, (scenario, status) in SCENARIOS.items():
+            await _empty(db)  # every order meets the freshly seeded stock
+            async with running_stack(env, db) as stack:
+                handle = await scenario(stack)
+                result = await handle.result()
+            assert (handle.id, result.status) == (history_workflow_id(name), status), result
+            history = await handle.fetch_history()
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
+            print(f"{name}: {len(history.events)} events -> {HISTORIES / name}.json")
+    finally:
+        await env.shutdown()
+        await engine.dispose()
+
+
+def main() -> None:
+    with scratch_database() as url:
+        asyncio.run(record(url))
+
+
+if __name__ == "__main__":
+    main()

@@ -36,6 +36,7 @@ class ProductIn(_Strict):
     name: str
     price: str
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    backorderable: bool = False
 
 
 class ShippingMethodIn(_Strict):
@@ -72,7 +73,8 @@ def parse_seed(raw: str | bytes | dict[str, Any]) -> SeedFile:
 
 async def seed_catalogue(session_factory: SessionFactory, seed: SeedFile) -> SeedCounts:
     """Upserts the catalogue; opening stock is only set where no level exists yet."""
-    products = [Product(p.sku, p.name, Money.parse(p.price, p.currency)) for p in seed.products]
+    products = [Product(p.sku, p.name, Money.parse(p.price, p.currency), p.backorderable)
+                for p in seed.products]
     currency = products[0].price.currency if products else "EUR"
     methods = [ShippingMethod(m.code, m.carrier, Money.parse(m.price, m.currency), m.transit_days)
                for m in seed.shipping_methods or []] or [

@@ -57,6 +57,8 @@ class CheckoutPayload(_Strict):
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=200)]
     shipping: ShippingIn
     payment: PaymentIn
+    campaign: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")] | None = None
+    allow_backorder: bool = False
 
 
 def new_order_id() -> str:
@@ -90,4 +92,6 @@ def parse_checkout(raw: str | bytes | dict[str, Any]) -> CheckoutRequest:
         address=Address(**payload.shipping.address.model_dump()),
         payment_method=payload.payment.method,
         payment_token=payload.payment.token,
+        campaign=(payload.campaign or "").upper(),
+        allow_backorder=payload.allow_backorder,
     )

@@ -16,6 +16,7 @@ class Product:
     sku: str
     name: str
     price: Money
+    backorderable: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,10 @@ def price_order(request: CheckoutRequest, catalogue: Catalogue) -> PricedOrder:
         order_id=request.order_id, customer=request.customer, currency=catalogue.currency,
         lines=lines, shipping_method=method.code, carrier=method.carrier,
         address=request.address, payment_method=request.payment_method,
-        payment_token=request.payment_token, totals=totals,
+        payment_token=request.payment_token, totals=totals, campaign=request.campaign,
+        allow_backorder=request.allow_backorder,
+        backorderable_skus=tuple(sorted(
+            line.sku for line in lines if catalogue.products[line.sku].backorderable)),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from domain.money import Money
 
@@ -46,6 +46,8 @@ class CheckoutRequest:
     address: Address
     payment_method: str
     payment_token: str
+    campaign: str = ""  # a promotion code: may draw on the campaign's held stock
+    allow_backorder: bool = False  # the customer accepts waiting for stock that is not there
 
 
 @dataclass(frozen=True)
@@ -81,4 +83,6 @@ class PricedOrder:
     payment_method: str
     payment_token: str
     totals: Totals
-    notes: tuple[str, ...] = field(default=())
+    campaign: str = ""
+    allow_backorder: bool = False
+    backorderable_skus: tuple[str, ...] = ()  # SKUs the catalogue lets wait for stock

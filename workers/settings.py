@@ -13,9 +13,12 @@ from workflows.order_contract import OrderTimings
 # Production waits for people and real carriers; dev and demo compress time so an order
 # reaches DELIVERED within a minute and completes a few minutes later.
 PROFILES: dict[str, dict[str, str]] = {
-    "production": {"return_window": "30d", "warehouse_autoconfirm": "manual", "tracking_poll": "1h"},
-    "dev": {"return_window": "2m", "warehouse_autoconfirm": "2s", "tracking_poll": "3s"},
+    "production": {"return_window": "30d", "warehouse_autoconfirm": "manual", "tracking_poll": "1h",
+                   "backorder_deadline": "14d"},
+    "dev": {"return_window": "2m", "warehouse_autoconfirm": "2s", "tracking_poll": "3s",
+            "backorder_deadline": "5m"},
 }
+ALLOCATION_STRATEGIES = ("single-warehouse-first", "priority", "nearest")
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,15 @@ def timings_for(profile: str, env: Mapping[str, str]) -> OrderTimings:
         return None if raw == "manual" else int(parse_duration(raw).total_seconds())
 
     return_window, poll = seconds("return_window"), seconds("tracking_poll")
-    if return_window is None or poll is None:
+    deadline = seconds("backorder_deadline")
+    if return_window is None or poll is None or deadline is None:
         raise ValueError("only FULFIL_WAREHOUSE_AUTOCONFIRM may be 'manual'")
-    return OrderTimings(return_window, seconds("warehouse_autoconfirm"), poll)
+    strategy = env.get("FULFIL_ALLOCATION_STRATEGY", ALLOCATION_STRATEGIES[0])
+    if strategy not in ALLOCATION_STRATEGIES:
+        raise ValueError(f"FULFIL_ALLOCATION_STRATEGY must be one of "
+                         f"{', '.join(ALLOCATION_STRATEGIES)}, got {strategy!r}")
+    return OrderTimings(return_window, seconds("warehouse_autoconfirm"), poll, deadline,
+                        strategy)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

@@ -36,6 +36,8 @@ class OrderTimings:
     return_window_s: int
     warehouse_autoconfirm_s: int | None  # None: wait for the warehouse to confirm picks and packs
     tracking_poll_s: int
+    backorder_deadline_s: int = 14 * 86400  # how long a backordered order waits for stock
+    allocation_strategy: str = "single-warehouse-first"
 
 
 @dataclass(frozen=True)

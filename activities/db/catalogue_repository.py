@@ -40,7 +40,8 @@ class CatalogueRepository:
             raise DomainError(f"the catalogue mixes currencies {sorted(currencies)}")
         return Catalogue(
             currency=currencies.pop(),
-            products={p.sku: Product(p.sku, p.name, Money(p.price, p.currency)) for p in products},
+            products={p.sku: Product(p.sku, p.name, Money(p.price, p.currency), p.backorderable)
+                      for p in products},
             shipping_methods={
                 m.code: ShippingMethod(m.code, m.carrier, Money(m.price, m.currency), m.transit_days)
                 for m in methods
@@ -59,7 +60,7 @@ class CatalogueRepository:
 
     async def upsert_product(self, product: Product) -> None:
         values = {"name": product.name, "price": product.price.amount,
-                  "currency": product.price.currency}
+                  "currency": product.price.currency, "backorderable": product.backorderable}
         stmt = insert(ProductRow).values(sku=product.sku, **values)
         await self.session.execute(
             stmt.on_conflict_do_update(index_elements=[ProductRow.sku], set_=values)

@@ -25,6 +25,8 @@ class ProductRow(Base):
     name: Mapped[str]
     price: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
+    # A backorderable SKU may be ordered beyond stock; the order waits for the next receipt.
+    backorderable: Mapped[bool] = mapped_column(default=False, server_default="false")
 
 
 class ShippingMethodRow(Base):
@@ -41,11 +43,16 @@ class StockLevelRow(Base):
     __table_args__ = (
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("on_hand >= reserved", name="reserved_within_on_hand"),
+        CheckConstraint("safety_stock >= 0", name="safety_not_negative"),
+        CheckConstraint("reorder_point >= 0", name="reorder_point_not_negative"),
     )
     sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
     warehouse: Mapped[str] = mapped_column(ForeignKey("warehouses.code"), primary_key=True)
     on_hand: Mapped[int]
     reserved: Mapped[int] = mapped_column(default=0)
+    # Held back from ordinary orders (damage buffer, display stock); never sold.
+    safety_stock: Mapped[int] = mapped_column(default=0, server_default="0")
+    reorder_point: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class OrderRow(Base):
@@ -95,6 +102,9 @@ class ReservationLineRow(Base):
     reservation_id: Mapped[int] = mapped_column(ForeignKey("reservations.id"), primary_key=True)
     sku: Mapped[str] = mapped_column(primary_key=True)
     warehouse: Mapped[str] = mapped_column(primary_key=True)
+    # '' for general stock, else the campaign whose held stock this line draws on.
+    campaign: Mapped[str] = mapped_column(String(32), primary_key=True, default="",
+                                          server_default="")
     quantity: Mapped[int]
 
 
@@ -156,3 +166,85 @@ class OrderEventRow(Base):
     kind: Mapped[str] = mapped_column(String(48))
     detail: Mapped[str] = mapped_column(default="")
     actor: Mapped[str] = mapped_column(default="system")
+
+
+class IncomingStockRow(Base):
+    """Stock on its way to a warehouse (a purchase order): tells customers when to expect it."""
+
+    __tablename__ = "incoming_stock"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"))
+    warehouse: Mapped[str] = mapped_column(ForeignKey("warehouses.code"))
+    quantity: Mapped[int]
+    expected_at: Mapped[datetime]
+    reference: Mapped[str] = mapped_column(default="")
+    status: Mapped[str] = mapped_column(String(16), default="expected")  # expected | received
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StockAlertRow(Base):
+    """A level that fell to or below its reorder point."""
+
+    __tablename__ = "stock_alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str]
+    warehouse: Mapped[str]
+    kind: Mapped[str] = mapped_column(String(16), default="low_stock")
+    salable: Mapped[int]
+    reorder_point: Mapped[int]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+
+class CampaignRow(Base):
+    """A promotion or sale period with stock held back for its orders only."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str]
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | ended
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignAllocationRow(Base):
+    """Units of one SKU in one warehouse set aside for a campaign; `used` counts the units
+    its orders hold or have shipped."""
+
+    __tablename__ = "campaign_allocations"
+    __table_args__ = (
+        UniqueConstraint("campaign", "sku", "warehouse", name="campaign_stock"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("used >= 0 AND used <= quantity", name="used_within_quantity"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(ForeignKey("campaigns.code"))
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"))
+    warehouse: Mapped[str] = mapped_column(ForeignKey("warehouses.code"))
+    quantity: Mapped[int]
+    used: Mapped[int] = mapped_column(default=0)
+
+
+class BackorderRow(Base):
+    """Units an order is waiting for; receipts fill the oldest first."""
+
+    __tablename__ = "backorders"
+    __table_args__ = (
+        Index("ix_backorders_waiting", "sku", "status", "created_at"),
+        CheckConstraint("filled >= 0 AND filled <= quantity", name="filled_within_quantity"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(index=True)
+    workflow_id: Mapped[str]
+    reservation_key: Mapped[str]
+    sku: Mapped[str]
+    campaign: Mapped[str] = mapped_column(String(32), default="")
+    destination_country: Mapped[str] = mapped_column(String(2))
+    quantity: Mapped[int]
+    filled: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting|filled|cancelled
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline_at: Mapped[datetime]

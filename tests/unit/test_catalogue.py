@@ -95,7 +95,7 @@ def test_the_priced_order_carries_who_where_and_how_to_pay_unchanged() -> None:
     assert priced.currency == "EUR"
     assert priced.payment_method == "paypal"
     assert priced.payment_token == "pp-42"
-    assert priced.notes == ()
+    assert priced.campaign == "" and priced.allow_backorder is False
 
 
 @pytest.mark.parametrize("method", sorted(PAYMENT_METHODS))

@@ -10,8 +10,10 @@ class OrderStatus(StrEnum):
     PAYMENT_AUTHORIZED = "PAYMENT_AUTHORIZED"
     STOCK_RESERVED = "STOCK_RESERVED"
     PAYMENT_CAPTURED = "PAYMENT_CAPTURED"
+    BACKORDERED = "BACKORDERED"
     PICKING = "PICKING"
     PACKED = "PACKED"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
     COMPLETED = "COMPLETED"
@@ -30,8 +32,18 @@ HAPPY_PATH: tuple[OrderStatus, ...] = (
 TERMINAL: frozenset[OrderStatus] = frozenset(
     {S.COMPLETED, S.CANCELLED, S.PAYMENT_FAILED, S.FAILED}
 )
-# Cancelling is possible until the parcel is handed to the carrier.
-CANCELLABLE: frozenset[OrderStatus] = frozenset(HAPPY_PATH[: HAPPY_PATH.index(S.SHIPPED)])
+# Side steps off the happy path: waiting for stock, and an order split over several
+# warehouses whose first parcels have left while others are still being packed.
+DETOURS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PAYMENT_AUTHORIZED: frozenset({S.BACKORDERED}),
+    S.BACKORDERED: frozenset({S.STOCK_RESERVED}),
+    S.PICKING: frozenset({S.PARTIALLY_SHIPPED}),
+    S.PACKED: frozenset({S.PARTIALLY_SHIPPED}),
+    S.PARTIALLY_SHIPPED: frozenset({S.SHIPPED}),
+}
+# Cancelling is possible until the first parcel is handed to the carrier.
+CANCELLABLE: frozenset[OrderStatus] = frozenset(
+    HAPPY_PATH[: HAPPY_PATH.index(S.SHIPPED)]) | {S.BACKORDERED}
 
 _FAILURES_FROM: dict[OrderStatus, frozenset[OrderStatus]] = {
     status: frozenset({S.CANCELLED, S.FAILED}) for status in CANCELLABLE
@@ -39,11 +51,14 @@ _FAILURES_FROM: dict[OrderStatus, frozenset[OrderStatus]] = {
 _FAILURES_FROM[S.PLACED] = frozenset({S.CANCELLED, S.FAILED, S.PAYMENT_FAILED})
 _FAILURES_FROM[S.PAYMENT_AUTHORIZED] = frozenset({S.CANCELLED, S.FAILED, S.PAYMENT_FAILED})
 _FAILURES_FROM[S.STOCK_RESERVED] = frozenset({S.CANCELLED, S.FAILED, S.PAYMENT_FAILED})
+_FAILURES_FROM[S.PARTIALLY_SHIPPED] = frozenset({S.FAILED})
 _FAILURES_FROM[S.SHIPPED] = frozenset({S.FAILED})
 _FAILURES_FROM[S.DELIVERED] = frozenset()
 
 
 def next_on_happy_path(status: OrderStatus) -> OrderStatus | None:
+    if status not in HAPPY_PATH:
+        return None
     index = HAPPY_PATH.index(status)
     return HAPPY_PATH[index + 1] if index + 1 < len(HAPPY_PATH) else None
 
@@ -52,7 +67,7 @@ def can_move(current: OrderStatus, target: OrderStatus) -> bool:
     """True when an order in `current` may legally move to `target`."""
     if current in TERMINAL:
         return False
-    if target == next_on_happy_path(current):
+    if target == next_on_happy_path(current) or target in DETOURS.get(current, frozenset()):
         return True
     return target in _FAILURES_FROM.get(current, frozenset())
 
@@ -64,3 +79,12 @@ def cancel_refusal(status: OrderStatus) -> str | None:
     if status in TERMINAL:
         return f"order is already {status.value}"
     return f"order is {status.value}: it has left the warehouse and can no longer be cancelled"
+
+
+def progress_rank(status: OrderStatus) -> int:
+    """How far along the fulfilment an order is; a partly shipped order sits between."""
+    if status == S.PARTIALLY_SHIPPED:
+        return HAPPY_PATH.index(S.PACKED) * 2 + 1
+    if status == S.BACKORDERED:
+        return HAPPY_PATH.index(S.PAYMENT_AUTHORIZED) * 2 + 1
+    return HAPPY_PATH.index(status) * 2

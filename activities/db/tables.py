@@ -106,6 +106,8 @@ class ReservationLineRow(Base):
     campaign: Mapped[str] = mapped_column(String(32), primary_key=True, default="",
                                           server_default="")
     quantity: Mapped[int]
+    # Lines settle one warehouse at a time when an order ships in several parcels.
+    status: Mapped[str] = mapped_column(String(16), default="held", server_default="held")
 
 
 class StockMovementRow(Base):

@@ -14,11 +14,12 @@ from domain.status import (
     can_move,
     cancel_refusal,
     next_on_happy_path,
+    progress_rank,
 )
 
 S = OrderStatus
-NOT_YET_SHIPPED = [S.PLACED, S.PAYMENT_AUTHORIZED, S.STOCK_RESERVED, S.PAYMENT_CAPTURED,
-                   S.PICKING, S.PACKED]
+NOT_YET_SHIPPED = [S.PLACED, S.PAYMENT_AUTHORIZED, S.BACKORDERED, S.STOCK_RESERVED,
+                   S.PAYMENT_CAPTURED, S.PICKING, S.PACKED]
 BEFORE_CAPTURE = [S.PLACED, S.PAYMENT_AUTHORIZED, S.STOCK_RESERVED]
 FAILURES = [S.CANCELLED, S.PAYMENT_FAILED, S.FAILED]
 
@@ -133,3 +134,23 @@ def test_an_order_is_cancellable_exactly_when_it_may_move_to_cancelled(
     status: OrderStatus,
 ) -> None:
     assert (cancel_refusal(status) is None) == can_move(status, S.CANCELLED)
+
+
+def test_an_authorized_order_may_wait_for_stock_and_then_hold_it() -> None:
+    assert can_move(S.PAYMENT_AUTHORIZED, S.BACKORDERED)
+    assert can_move(S.BACKORDERED, S.STOCK_RESERVED)
+    assert not can_move(S.BACKORDERED, S.PAYMENT_CAPTURED)
+
+
+def test_a_split_order_is_partly_shipped_between_picking_and_shipped() -> None:
+    assert can_move(S.PICKING, S.PARTIALLY_SHIPPED)
+    assert can_move(S.PACKED, S.PARTIALLY_SHIPPED)
+    assert can_move(S.PARTIALLY_SHIPPED, S.SHIPPED)
+    assert not can_move(S.PARTIALLY_SHIPPED, S.CANCELLED)
+    assert cancel_refusal(S.PARTIALLY_SHIPPED) is not None
+
+
+def test_progress_rank_orders_detours_between_their_neighbours() -> None:
+    assert progress_rank(S.PACKED) < progress_rank(S.PARTIALLY_SHIPPED) < progress_rank(S.SHIPPED)
+    assert (progress_rank(S.PAYMENT_AUTHORIZED) < progress_rank(S.BACKORDERED)
+            < progress_rank(S.STOCK_RESERVED))

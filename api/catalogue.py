@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from activities.db.catalogue_repository import CatalogueRepository, SeedCounts
 from activities.db.engine import SessionFactory
+from activities.db.stock_repository import StockRepository
 from activities.db.tables import StockMovementRow
 from domain.catalogue import Product, ShippingMethod
 from domain.errors import InvalidOrder
@@ -51,6 +52,8 @@ class StockIn(_Strict):
     sku: str
     warehouse: str
     on_hand: Annotated[int, Field(ge=0)]
+    safety_stock: Annotated[int, Field(ge=0)] | None = None
+    reorder_point: Annotated[int, Field(ge=0)] | None = None
 
 
 class SeedFile(_Strict):
@@ -72,7 +75,8 @@ def parse_seed(raw: str | bytes | dict[str, Any]) -> SeedFile:
 
 
 async def seed_catalogue(session_factory: SessionFactory, seed: SeedFile) -> SeedCounts:
-    """Upserts the catalogue; opening stock is only set where no level exists yet."""
+    """Upserts the catalogue and stock policies; opening stock is only set where no level
+    exists yet."""
     products = [Product(p.sku, p.name, Money.parse(p.price, p.currency), p.backorderable)
                 for p in seed.products]
     currency = products[0].price.currency if products else "EUR"
@@ -96,4 +100,7 @@ async def seed_catalogue(session_factory: SessionFactory, seed: SeedFile) -> See
                                              on_hand_delta=s.on_hand, reserved_delta=0,
                                              order_id=None, reason="opening stock"))
                 stock_rows += 1
+            if s.safety_stock is not None or s.reorder_point is not None:
+                await StockRepository(session).set_policy(s.sku, s.warehouse, s.safety_stock,
+                                                          s.reorder_point, actor="seed")
     return SeedCounts(len(seed.warehouses), len(products), len(methods), stock_rows)

@@ -24,3 +24,11 @@ class OutOfStock(DomainError):
 
 class InvalidMoney(DomainError):
     """An amount that is not a valid sum in its currency."""
+
+
+class InvalidStockChange(DomainError):
+    """A receipt, adjustment or stock policy that the stock rules refuse."""
+
+
+class CampaignConflict(DomainError):
+    """A campaign that would hold stock another campaign holds over an overlapping period."""

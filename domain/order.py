@@ -86,3 +86,10 @@ class PricedOrder:
     campaign: str = ""
     allow_backorder: bool = False
     backorderable_skus: tuple[str, ...] = ()  # SKUs the catalogue lets wait for stock
+
+
+def value_of(order: PricedOrder, quantities: dict[str, int]) -> Money:
+    """What `quantities` of the order's SKUs cost at the order's own prices."""
+    prices = {line.sku: line.unit_price for line in order.lines}
+    return sum((prices[sku] * qty for sku, qty in sorted(quantities.items())),
+               Money.zero(order.currency))

@@ -15,9 +15,13 @@ import structlog
 import typer
 from rich.console import Console
 
+from activities.db.backorder_repository import Fill
 from activities.db.migrate import upgrade
-from activities.db.stock_repository import StockRepository
+from activities.db.stock_repository import StockLevel
+from api.campaigns import CampaignService, parse_hold, parse_time
 from api.catalogue import parse_seed, seed_catalogue
+from api.stock import StockService, parse_expected_date, wake_backorders
+from domain.campaigns import Campaign
 from domain.errors import DomainError
 from workers import render
 from workers.logging import configure_logging
@@ -141,7 +145,7 @@ def migrate() -> None:
     settings = _settings()
 
     async def main() -> None:
-        async with open_services(settings, start_server=False) as services:
+        async with open_services(settings, temporal=False) as services:
             await asyncio.to_thread(upgrade, services.database_url)
         console.print("database migrated")
 
@@ -171,7 +175,7 @@ def seed(file: Annotated[Path, typer.Argument(help="Catalogue JSON file.")], as_
 
     async def main() -> None:
         data = parse_seed(file.read_text())
-        async with open_services(settings, migrate=True) as services:
+        async with open_services(settings, migrate=True, temporal=False) as services:
             counts = await seed_catalogue(services.session_factory, data)
         render.print_json(vars(counts)) if as_json else console.print(
             f"seeded {counts.warehouses} warehouses, {counts.products} products, "
@@ -288,19 +292,117 @@ def order_confirm_pack(order_id: str, actor: str = "warehouse") -> None:
     _confirm("pack", order_id, actor)
 
 
-@stock_app.command("show")
-def stock_show(sku: str | None = None, warehouse: str | None = None, as_json: Json = False
-               ) -> None:
-    """On hand, reserved and salable stock per SKU and warehouse."""
+Sku = Annotated[str, typer.Option(help="The SKU.")]
+Warehouse = Annotated[str, typer.Option(help="The warehouse code.")]
+Actor = Annotated[str, typer.Option(help="Who makes the change, for the movement ledger.")]
+
+
+def _stock_command(work: Callable[[StockService], Awaitable[T]]) -> T:
+    """Runs `work` against the database alone: stock commands never need Temporal."""
+    settings = _settings()
+
+    async def main() -> T:
+        async with open_services(settings, temporal=False) as services:
+            return await work(services.stock)
+
+    return _run(main)
+
+
+def _wake(fills: tuple[Fill, ...]) -> None:
+    """Signals the orders a receipt filled; when Temporal is out of reach they notice the
+    filled backorder on their next poll, so the receipt still stands."""
     settings = _settings()
 
     async def main() -> None:
-        async with open_services(settings) as services, services.session_factory() as session:
-            levels = await StockRepository(session).levels(sku, warehouse)
-        render.print_json([render.stock_json(level) for level in levels]) if as_json else (
-            render.print_stock(levels, console))
+        async with open_services(settings, temporal="if-reachable") as services:
+            if services.temporal is not None:
+                await wake_backorders(services.temporal, fills)
 
     _run(main)
+
+
+def _print_level(level: StockLevel, as_json: bool, done: str) -> None:
+    render.print_json(render.stock_json(level)) if as_json else console.print(
+        f"{done}: {level.sku}@{level.warehouse} on hand {level.on_hand}, reserved "
+        f"{level.reserved}, safety {level.safety_stock}, reorder point {level.reorder_point}, "
+        f"salable {level.salable}")
+
+
+@stock_app.command("receive")
+def stock_receive(sku: Sku, warehouse: Warehouse,
+                  qty: Annotated[int, typer.Option(help="Units received.")],
+                  reference: Annotated[str, typer.Option(help="Delivery or PO reference.")] = "",
+                  actor: Actor = "warehouse", as_json: Json = False) -> None:
+    """Book a delivery into a warehouse (marks an expected delivery with that reference received)."""
+    receipt = _stock_command(lambda stock: stock.receive(sku, warehouse, qty, reference=reference,
+                                                         actor=actor))
+    if receipt.fills:
+        _wake(receipt.fills)
+    filled = [{"order_id": f.order_id, "quantity": f.quantity} for f in receipt.fills]
+    render.print_json({**vars(receipt), "fills": filled}) if as_json else console.print(
+        f"received {receipt.quantity}x {receipt.sku}@{receipt.warehouse}: on hand "
+        f"{receipt.on_hand_after}, salable {receipt.salable_after}; "
+        f"{len(filled)} backordered orders filled")
+
+
+@stock_app.command("adjust")
+def stock_adjust(sku: Sku, warehouse: Warehouse,
+                 reason: Annotated[str, typer.Option(help="Why, e.g. 'cycle count'.")],
+                 delta: Annotated[int | None, typer.Option(help="Units to add (negative: remove).")
+                                  ] = None,
+                 counted: Annotated[int | None, typer.Option(help="On hand as counted.")] = None,
+                 actor: Actor = "warehouse", as_json: Json = False) -> None:
+    """Correct on-hand stock by --delta or to a --counted quantity; never below reserved."""
+    level = _stock_command(lambda stock: stock.adjust(sku, warehouse, delta=delta, counted=counted,
+                                                      reason=reason, actor=actor))
+    _print_level(level, as_json, "adjusted")
+
+
+@stock_app.command("policy")
+def stock_policy(sku: Sku, warehouse: Warehouse,
+                 safety: Annotated[int | None, typer.Option(help="Units held back from orders.")
+                                   ] = None,
+                 reorder_point: Annotated[int | None, typer.Option(
+                     help="Alert when salable falls to this.")] = None,
+                 actor: Actor = "purchasing", as_json: Json = False) -> None:
+    """Set the safety stock and the reorder point of a SKU in a warehouse."""
+    level = _stock_command(lambda stock: stock.set_policy(
+        sku, warehouse, safety_stock=safety, reorder_point=reorder_point, actor=actor))
+    _print_level(level, as_json, "policy set")
+
+
+@stock_app.command("expect")
+def stock_expect(sku: Sku, warehouse: Warehouse,
+                 qty: Annotated[int, typer.Option(help="Units on their way.")],
+                 date: Annotated[str, typer.Option(help="Expected arrival, ISO (UTC if no zone).")],
+                 reference: Annotated[str, typer.Option(help="Delivery or PO reference.")] = "",
+                 as_json: Json = False) -> None:
+    """Record a delivery on its way to a warehouse."""
+    incoming = _stock_command(lambda stock: stock.expect(
+        sku, warehouse, qty, parse_expected_date(date), reference))
+    data = {**vars(incoming), "expected_at": incoming.expected_at.isoformat()}
+    render.print_json(data) if as_json else console.print(
+        f"expecting {incoming.quantity}x {incoming.sku}@{incoming.warehouse} on "
+        f"{data['expected_at']}" + (f" ({incoming.reference})" if incoming.reference else ""))
+
+
+@stock_app.command("show")
+def stock_show(sku: str | None = None, warehouse: str | None = None, as_json: Json = False
+               ) -> None:
+    """On hand, reserved, safety, salable and incoming stock per SKU and warehouse."""
+    levels = _stock_command(lambda stock: stock.show(sku, warehouse))
+    render.print_json([render.stock_json(level) for level in levels]) if as_json else (
+        render.print_stock(levels, console))
+
+
+@stock_app.command("alerts")
+def stock_alerts(include_resolved: Annotated[bool, typer.Option(
+                     "--all", help="Resolved alerts too.")] = False,
+                 as_json: Json = False) -> None:
+    """Levels that fell to their reorder point (open ones unless --all)."""
+    alerts = _stock_command(lambda stock: stock.alerts(include_resolved=include_resolved))
+    render.print_json([render.stock_alert_json(a) for a in alerts]) if as_json else (
+        render.print_stock_alerts(alerts, console))
 
 
 @app.command()
@@ -318,3 +420,86 @@ def bench(orders: Annotated[int, typer.Option(help="How many orders.")] = 200,
             await run_bench(services, console, orders=orders, concurrency=concurrency)
 
     _run(main)
+
+
+campaign_app = typer.Typer(help="Campaigns: sale periods with stock held back for their orders.",
+                           no_args_is_help=True)
+app.add_typer(campaign_app, name="campaign")
+
+
+def _campaign_command(work: Callable[[CampaignService], Awaitable[T]]) -> T:
+    settings = _settings()
+
+    async def main() -> T:
+        async with open_services(settings) as services:
+            return await work(CampaignService(services.client, services.session_factory,
+                                              settings.task_queue))
+
+    return _run(main)
+
+
+def _campaign_json(campaign: Campaign) -> dict[str, Any]:
+    return {"code": campaign.code, "name": campaign.name, "status": campaign.status,
+            "starts_at": campaign.starts_at.isoformat(), "ends_at": campaign.ends_at.isoformat(),
+            "left": campaign.left,
+            "holds": [{"sku": h.sku, "warehouse": h.warehouse, "held": h.quantity,
+                       "used": h.used, "left": h.left} for h in campaign.holds]}
+
+
+def _campaign_line(campaign: Campaign) -> str:
+    return (f"{campaign.code}  {campaign.status:<6}  {campaign.starts_at:%Y-%m-%d %H:%M} → "
+            f"{campaign.ends_at:%Y-%m-%d %H:%M} UTC  {campaign.left} units left  {campaign.name}")
+
+
+@campaign_app.command("create")
+def campaign_create(
+        code: Annotated[str, typer.Option(help="Campaign code, e.g. SUMMER-26.")],
+        name: Annotated[str, typer.Option(help="What people call it.")],
+        starts: Annotated[str, typer.Option(help="Start, ISO date-time (UTC without a zone).")],
+        ends: Annotated[str, typer.Option(help="End, ISO date-time (UTC without a zone).")],
+        hold: Annotated[list[str] | None, typer.Option(
+            help="SKU@WAREHOUSE=QTY held back for the campaign; repeatable.")] = None,
+        as_json: Json = False) -> None:
+    """Create a campaign: its stock is held back from ordinary orders until it ends."""
+    try:
+        window = parse_time(starts, "starts"), parse_time(ends, "ends")
+        holds = [parse_hold(h) for h in hold or []]
+    except DomainError as error:
+        _fail(str(error), 2)
+    campaign = _campaign_command(lambda service: service.create(code, name, *window, holds))
+    render.print_json(_campaign_json(campaign)) if as_json else console.print(
+        f"created campaign {campaign.code}: {campaign.left} units held until "
+        f"{campaign.ends_at.isoformat()}")
+
+
+@campaign_app.command("list")
+def campaign_list(as_json: Json = False) -> None:
+    """Every campaign, active and ended."""
+    campaigns = _campaign_command(lambda service: service.list())
+    if as_json:
+        render.print_json([_campaign_json(c) for c in campaigns])
+        return
+    for campaign in campaigns:
+        console.print(_campaign_line(campaign), highlight=False)
+
+
+@campaign_app.command("show")
+def campaign_show(code: str, as_json: Json = False) -> None:
+    """One campaign: per SKU and warehouse, the units held, used by its orders and left."""
+    campaign = _campaign_command(lambda service: service.show(code))
+    if as_json:
+        render.print_json(_campaign_json(campaign))
+        return
+    console.print(_campaign_line(campaign), highlight=False)
+    for h in campaign.holds:
+        console.print(f"  {h.sku}@{h.warehouse}  held {h.quantity}  used {h.used}  left {h.left}",
+                      highlight=False)
+
+
+@campaign_app.command("end")
+def campaign_end(code: str, reason: Annotated[str, typer.Option(help="Why.")] = "ended early",
+                 actor: str = "support", as_json: Json = False) -> None:
+    """End a campaign now; what it still holds goes back to general stock."""
+    result = _campaign_command(lambda service: service.end(code, reason, actor))
+    render.print_json(vars(result)) if as_json else console.print(
+        f"ended campaign {result.code}: {result.units_returned} units back in general stock")

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from activities.db.stock_repository import StockLevel
+from activities.db.stock_repository import StockAlert, StockLevel
 from activities.db.tables import OrderRow
 from domain.money import Money
 from domain.order import PricedOrder
@@ -57,7 +57,15 @@ def order_row_json(row: OrderRow) -> dict[str, Any]:
 
 def stock_json(level: StockLevel) -> dict[str, Any]:
     return {"sku": level.sku, "warehouse": level.warehouse, "on_hand": level.on_hand,
-            "reserved": level.reserved, "salable": level.salable}
+            "reserved": level.reserved, "safety_stock": level.safety_stock,
+            "salable": level.salable, "incoming": level.incoming}
+
+
+def stock_alert_json(alert: StockAlert) -> dict[str, Any]:
+    return {"id": alert.id, "sku": alert.sku, "warehouse": alert.warehouse,
+            "salable": alert.salable, "reorder_point": alert.reorder_point,
+            "at": alert.at.isoformat(),
+            "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None}
 
 
 def print_json(data: Any) -> None:
@@ -92,8 +100,18 @@ def print_orders(rows: Sequence[OrderRow], console: Console) -> None:
 
 
 def print_stock(levels: Sequence[StockLevel], console: Console) -> None:
-    table = Table("sku", "warehouse", "on hand", "reserved", "salable")
+    table = Table("sku", "warehouse", "on hand", "reserved", "safety", "salable", "incoming")
     for level in levels:
         table.add_row(level.sku, level.warehouse, str(level.on_hand), str(level.reserved),
-                      str(level.salable))
+                      str(level.safety_stock), str(level.salable), str(level.incoming))
+    console.print(table)
+
+
+def print_stock_alerts(alerts: Sequence[StockAlert], console: Console) -> None:
+    table = Table("sku", "warehouse", "salable", "reorder point", "at (UTC)", "resolved (UTC)")
+    for alert in alerts:
+        table.add_row(alert.sku, alert.warehouse, str(alert.salable), str(alert.reorder_point),
+                      alert.at.strftime("%Y-%m-%d %H:%M:%S"),
+                      alert.resolved_at.strftime("%Y-%m-%d %H:%M:%S") if alert.resolved_at
+                      else "open")
     console.print(table)

@@ -19,6 +19,7 @@ from activities.db.migrate import upgrade
 from activities.payments.simulator import SimulatedGateway
 from api.catalogue import parse_seed, seed_catalogue
 from api.orders import OrderService
+from api.stock import StockService
 from workers.logging import temporal_runtime
 from workers.settings import Settings
 from workers.stack import ensure_search_attributes, start_embedded_postgres, start_temporal_dev_server
@@ -34,8 +35,18 @@ class Services:
     settings: Settings
     database_url: str
     session_factory: SessionFactory
-    client: Client
+    temporal: Client | None
     temporal_ui: str | None
+
+    @property
+    def client(self) -> Client:
+        if self.temporal is None:
+            raise RuntimeError("these services were opened without Temporal")
+        return self.temporal
+
+    @property
+    def stock(self) -> StockService:
+        return StockService(self.session_factory)
 
     @property
     def orders(self) -> OrderService:
@@ -83,7 +94,10 @@ async def temporal_client(settings: Settings, stack: AsyncExitStack, *,
 
 @asynccontextmanager
 async def open_services(settings: Settings, *, start_server: bool = False,
-                        migrate: bool = False, seed_demo: bool = False) -> AsyncIterator[Services]:
+                        migrate: bool = False, seed_demo: bool = False,
+                        temporal: bool | str = True) -> AsyncIterator[Services]:
+    """`temporal=False` opens the database alone, for commands that never talk to Temporal;
+    `temporal="if-reachable"` connects when it can and goes on without it otherwise."""
     async with AsyncExitStack() as stack:
         url = await database_url(settings, stack)
         if migrate:
@@ -93,7 +107,14 @@ async def open_services(settings: Settings, *, start_server: bool = False,
         session_factory = build_session_factory(engine)
         if seed_demo:
             await seed_demo_catalogue_if_empty(session_factory)
-        client, ui = await temporal_client(settings, stack, start_server=start_server)
+        client, ui = None, None
+        if temporal:
+            try:
+                client, ui = await temporal_client(settings, stack, start_server=start_server)
+            except RuntimeError as error:
+                if temporal != "if-reachable":
+                    raise
+                log.warning("temporal.unreachable", error=str(error))
         yield Services(settings, url, session_factory, client, ui)
 
 

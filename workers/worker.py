@@ -9,6 +9,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.backorders import BackorderActivities
+from activities.campaigns import CampaignActivities
 from activities.carriers.activities import ShippingActivities
 from activities.carriers.carrier import Carrier
 from activities.db.engine import SessionFactory
@@ -18,9 +20,10 @@ from activities.records import RecordActivities
 from activities.stock import StockActivities
 from workers.interceptors import LoggingInterceptor
 from workflows.baseline import BaselineWorkflow, noop
+from workflows.campaign_workflow import CampaignWorkflow
 from workflows.order_workflow import OrderWorkflow
 
-WORKFLOWS: Sequence[type] = (OrderWorkflow, BaselineWorkflow)
+WORKFLOWS: Sequence[type] = (OrderWorkflow, BaselineWorkflow, CampaignWorkflow)
 
 # The domain package is pure and deterministic: passing it through the sandbox keeps one
 # copy of its classes, so payload type hints resolve inside workflow code.
@@ -34,12 +37,16 @@ def build_activities(session_factory: SessionFactory, gateway: PaymentGateway,
     stock = StockActivities(session_factory)
     payments = PaymentActivities(gateway, session_factory)
     shipping = ShippingActivities(carriers, session_factory)
+    campaigns = CampaignActivities(session_factory)
+    backorders = BackorderActivities(session_factory)
     return [
         records.record_order, records.record_event, records.record_shipment_status,
         stock.reserve_stock, stock.release_stock, stock.ship_stock,
         payments.authorize_payment, payments.capture_payment, payments.void_payment,
         payments.refund_payment,
         shipping.create_shipment, shipping.cancel_shipment, shipping.poll_tracking,
+        campaigns.end_campaign,
+        backorders.register_backorder, backorders.backorder_state, backorders.give_up_backorder,
         noop,
     ]
 

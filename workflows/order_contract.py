@@ -62,6 +62,7 @@ class RefundRequest:
 @dataclass(frozen=True)
 class WarehouseConfirmation:
     actor: str = "warehouse"
+    warehouse: str = ""  # which parcel, when the order ships from several warehouses
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class CarrierEvent:
     at: datetime
     location: str = ""
     description: str = ""
+    tracking_number: str = ""  # which parcel, when the order ships in several
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,19 @@ class PaymentView:
 
 
 @dataclass(frozen=True)
+class ShipmentLine:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
 class ShipmentView:
     carrier: str
     tracking_number: str
     label_url: str
     status: str
+    warehouse: str = ""
+    lines: list[ShipmentLine] = field(default_factory=list)
 
 
 @dataclass
@@ -111,6 +121,14 @@ class OrderView:
     shipments: list[ShipmentView] = field(default_factory=list)
     timeline: list[TimelineEvent] = field(default_factory=list)
     failure: str = ""
+    backorders: list[BackorderView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BackorderView:
+    sku: str
+    quantity: int
+    expected_at: datetime | None = None
 
 
 @dataclass(frozen=True)

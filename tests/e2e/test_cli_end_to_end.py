@@ -382,7 +382,8 @@ async def test_an_order_placed_from_stdin_completes_and_shows_in_list_and_stock(
     before, after = completed_order.stock_before, await cli.stock()
     assert after.keys() == before.keys() == {(row["sku"], row["warehouse"])
                                              for row in CATALOGUE["stock"]}
-    assert all(set(row) == {"sku", "warehouse", "on_hand", "reserved", "salable"}
+    assert all(set(row) == {"sku", "warehouse", "on_hand", "reserved", "safety_stock", "salable",
+                            "incoming"}
                for row in after.values())
     assert after[TEES_AT] == {**before[TEES_AT], "on_hand": before[TEES_AT]["on_hand"] - 2,
                               "salable": before[TEES_AT]["salable"] - 2}

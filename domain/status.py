@@ -82,7 +82,10 @@ def cancel_refusal(status: OrderStatus) -> str | None:
 
 
 def progress_rank(status: OrderStatus) -> int:
-    """How far along the fulfilment an order is; a partly shipped order sits between."""
+    """How far along the fulfilment an order is; a partly shipped order sits between, and
+    an order that ended early ranks with a completed one: it goes no further."""
+    if status in TERMINAL:
+        return HAPPY_PATH.index(S.COMPLETED) * 2
     if status == S.PARTIALLY_SHIPPED:
         return HAPPY_PATH.index(S.PACKED) * 2 + 1
     if status == S.BACKORDERED:

@@ -120,7 +120,7 @@ def demo() -> None:
 
     async def main() -> bool:
         async with open_services(settings, start_server=True, migrate=True,
-                                 seed_demo=True) as services, services.worker():
+                                 seed_demo="always") as services, services.worker():
             return await run_demo(services, console)
 
     if not _run(main):
@@ -503,3 +503,23 @@ def campaign_end(code: str, reason: Annotated[str, typer.Option(help="Why.")] = 
     result = _campaign_command(lambda service: service.end(code, reason, actor))
     render.print_json(vars(result)) if as_json else console.print(
         f"ended campaign {result.code}: {result.units_returned} units back in general stock")
+
+
+@app.command("bench-stock")
+def bench_stock(
+        reservations: Annotated[int, typer.Option(min=1, help="Reservations per workload.")] = 2000,
+        concurrency: Annotated[int, typer.Option(
+            min=1, help="Reservations in flight at once; the engine pools 20 connections.")] = 20,
+) -> None:
+    """Hot-SKU reservations per second against the raw conditional-UPDATE rate, same run."""
+    from workers.bench_stock import run_stock_bench
+
+    # The table is the output: one log line per reservation would bury it.
+    settings = _settings(logging.WARNING)
+
+    async def main() -> None:
+        async with open_services(settings, migrate=True, temporal=False) as services:
+            await run_stock_bench(services.session_factory, console, reservations=reservations,
+                                  concurrency=concurrency)
+
+    _run(main)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
@@ -37,7 +38,10 @@ def order_json(view: OrderView) -> dict[str, Any]:
                      "authorized": money(view.payment.authorized),
                      "captured": money(view.payment.captured),
                      "refunded": money(view.payment.refunded)},
-        "shipments": [vars(s) for s in view.shipments],
+        "shipments": [asdict(s) for s in view.shipments],
+        "backorders": [{"sku": b.sku, "quantity": b.quantity,
+                        "expected_at": b.expected_at.isoformat() if b.expected_at else None}
+                       for b in view.backorders],
         "timeline": [{"seq": e.seq, "at": e.at.isoformat(), "status": e.status, "kind": e.kind,
                       "detail": e.detail, "actor": e.actor} for e in view.timeline],
         "failure": view.failure,

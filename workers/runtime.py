@@ -94,7 +94,7 @@ async def temporal_client(settings: Settings, stack: AsyncExitStack, *,
 
 @asynccontextmanager
 async def open_services(settings: Settings, *, start_server: bool = False,
-                        migrate: bool = False, seed_demo: bool = False,
+                        migrate: bool = False, seed_demo: bool | str = False,
                         temporal: bool | str = True) -> AsyncIterator[Services]:
     """`temporal=False` opens the database alone, for commands that never talk to Temporal;
     `temporal="if-reachable"` connects when it can and goes on without it otherwise."""
@@ -106,7 +106,7 @@ async def open_services(settings: Settings, *, start_server: bool = False,
         stack.push_async_callback(engine.dispose)
         session_factory = build_session_factory(engine)
         if seed_demo:
-            await seed_demo_catalogue_if_empty(session_factory)
+            await seed_demo_catalogue(session_factory, always=seed_demo == "always")
         client, ui = None, None
         if temporal:
             try:
@@ -118,9 +118,11 @@ async def open_services(settings: Settings, *, start_server: bool = False,
         yield Services(settings, url, session_factory, client, ui)
 
 
-async def seed_demo_catalogue_if_empty(session_factory: SessionFactory) -> None:
+async def seed_demo_catalogue(session_factory: SessionFactory, *, always: bool) -> None:
+    """Seeds the demo catalogue into an empty database; `always` (the demo) upserts it, so
+    new demo products appear in an old data directory while existing stock stays as it is."""
     async with session_factory() as session:
         empty = await CatalogueRepository(session).is_empty()
-    if empty:
+    if empty or always:
         counts = await seed_catalogue(session_factory, parse_seed(DEMO_CATALOGUE.read_text()))
         log.info("catalogue.seeded", products=counts.products, stock_rows=counts.stock_rows)

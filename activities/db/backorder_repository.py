@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activities.db.stock_repository import StockRepository
 from activities.db.tables import (
     BackorderRow,
     IncomingStockRow,
@@ -58,6 +59,12 @@ class BackorderRepository:
                                        BackorderRow.status == "waiting")
             .values(status="cancelled"))
 
+    async def waiting_units(self, sku: str) -> int:
+        """Units of `sku` that orders are still waiting for."""
+        return int(await self.session.scalar(
+            select(func.coalesce(func.sum(BackorderRow.quantity - BackorderRow.filled), 0))
+            .where(BackorderRow.sku == sku, BackorderRow.status == "waiting")) or 0)
+
     async def expected_at(self, sku: str) -> datetime | None:
         """The date of the next expected receipt of `sku`, in any warehouse."""
         return await self.session.scalar(
@@ -71,18 +78,21 @@ class BackorderRepository:
             .where(BackorderRow.sku == sku, BackorderRow.status == "waiting")
             .order_by(BackorderRow.created_at, BackorderRow.id).with_for_update())).all()
         fills = []
-        for row in waiting:
-            take = min(salable, row.quantity - row.filled)
-            if take <= 0:
-                break
-            await self._hold(row, warehouse, take)
-            row.filled += take
-            salable -= take
-            if row.filled == row.quantity:
-                row.status = "filled"
-            await self.session.flush()
-            fills.append(Fill(row.order_id, row.workflow_id, sku, warehouse, take,
-                              await self._order_complete(row.order_id)))
+        # Watched like any reservation: units a receipt gives straight to waiting orders can
+        # take the level back down to its reorder point, which the receipt's alert missed.
+        async with StockRepository(self.session).watch([(sku, warehouse)]):
+            for row in waiting:
+                take = min(salable, row.quantity - row.filled)
+                if take <= 0:
+                    break
+                await self._hold(row, warehouse, take)
+                row.filled += take
+                salable -= take
+                if row.filled == row.quantity:
+                    row.status = "filled"
+                await self.session.flush()
+                fills.append(Fill(row.order_id, row.workflow_id, sku, warehouse, take,
+                                  await self._order_complete(row.order_id)))
         return fills
 
     async def _hold(self, row: BackorderRow, warehouse: str, quantity: int) -> None:

@@ -266,7 +266,11 @@ def order_refund(order_id: str, amount: Annotated[str, typer.Option(help="e.g. 5
     _run(main)
 
 
-def _confirm(step: str, order_id: str, actor: str) -> None:
+ParcelFrom = Annotated[str, typer.Option(
+    help="The warehouse whose parcel this is, when the order ships from several.")]
+
+
+def _confirm(step: str, order_id: str, actor: str, warehouse: str) -> None:
     settings = _settings()
 
     async def main() -> None:
@@ -274,22 +278,25 @@ def _confirm(step: str, order_id: str, actor: str) -> None:
             handle = services.client.get_workflow_handle(order_workflow_id(order_id))
             signal_method = (OrderWorkflow.confirm_pick if step == "pick"
                              else OrderWorkflow.confirm_pack)
-            await handle.signal(signal_method, WarehouseConfirmation(actor))
-        console.print(f"{step} confirmation sent for {order_id}")
+            await handle.signal(signal_method, WarehouseConfirmation(actor, warehouse))
+        console.print(f"{step} confirmation sent for {order_id}"
+                      + (f" from {warehouse}" if warehouse else ""))
 
     _run(main)
 
 
 @order_app.command("confirm-pick")
-def order_confirm_pick(order_id: str, actor: str = "warehouse") -> None:
+def order_confirm_pick(order_id: str, actor: str = "warehouse",
+                       warehouse: ParcelFrom = "") -> None:
     """Warehouse: the order's items have been picked."""
-    _confirm("pick", order_id, actor)
+    _confirm("pick", order_id, actor, warehouse)
 
 
 @order_app.command("confirm-pack")
-def order_confirm_pack(order_id: str, actor: str = "warehouse") -> None:
+def order_confirm_pack(order_id: str, actor: str = "warehouse",
+                       warehouse: ParcelFrom = "") -> None:
     """Warehouse: the order's parcel is packed."""
-    _confirm("pack", order_id, actor)
+    _confirm("pack", order_id, actor, warehouse)
 
 
 Sku = Annotated[str, typer.Option(help="The SKU.")]

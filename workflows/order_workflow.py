@@ -70,6 +70,7 @@ UNTIL_DONE = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeffici
 WAREHOUSE_SIM = "warehouse-sim"
 # workflow.patched() ids: each guards a change to the commands the workflow issues.
 RECORD_PUSHED_SHIPMENT_STATUS = "record-pushed-shipment-status"
+RELEASE_BACKORDER_FILLS = "release-backorder-fills-on-unwind"
 
 
 class _Stop(Exception):
@@ -302,8 +303,14 @@ class OrderWorkflow:
             if shipment.tracking_number and shipment.status != "cancelled":
                 await self._cancel_label(shipment)
         if self._backorder_registered:
-            await self._until_done(BackorderActivities.give_up_backorder, self._backorder_ref())
+            state = await self._until_done(BackorderActivities.give_up_backorder,
+                                           self._backorder_ref())
             self._backorders = []
+            # Receipts may have given the order units it has not heard of yet (a partial fill,
+            # or a cancel that beat the fill's signal): they are released with the rest.
+            # Patched: orders unwound before this release must replay without it.
+            if state.allocations and workflow.patched(RELEASE_BACKORDER_FILLS):
+                self._reservation_held = True
         if self._reservation_held:
             await self._until_done(StockActivities.release_stock,
                                    SettleInput(self._order.order_id, self._key("reserve")))

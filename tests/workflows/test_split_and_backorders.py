@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from uuid import uuid4
 
 from sqlalchemy import select
 
@@ -180,3 +181,64 @@ def _next_week():  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime, timedelta
 
     return datetime.now(UTC) + timedelta(days=7)
+
+
+async def test_a_campaign_order_draws_on_held_stock_that_ordinary_orders_cannot_take(
+        stack: Stack):
+    # Given a running campaign holding 8 of Berlin's 10 T-shirts
+    from datetime import UTC, datetime, timedelta
+
+    from api.campaigns import CampaignService
+
+    code = f"SALE{uuid4().hex[:6].upper()}"
+    now = datetime.now(UTC)
+    await CampaignService(stack.orders.client, stack.db, stack.orders.task_queue).create(
+        code, "Sale", now - timedelta(hours=1), now + timedelta(days=3650),
+        [("TEE-BLK-M", "BER", 8)])
+    manual = orders_with(stack, MANUAL_TIMINGS)
+
+    # When an order with the code and an ordinary one each want 3
+    with_code = await manual.place(checkout(lines=[{"sku": "TEE-BLK-M", "quantity": 3}],
+                                            campaign=code))
+    ordinary = await manual.place(checkout(lines=[{"sku": "TEE-BLK-M", "quantity": 3}]))
+    await reach(with_code.handle, "PICKING")
+    await reach(ordinary.handle, "PICKING")
+
+    # Then the campaign order holds campaign units in Berlin, while for the ordinary order
+    # Berlin has only 2 free units: Hamburg, which can fill it alone, serves it
+    assert await campaign_lines(stack, with_code.order.order_id) == [
+        ("TEE-BLK-M", "BER", 3, code)]
+    assert await campaign_lines(stack, ordinary.order.order_id) == [
+        ("TEE-BLK-M", "HAM", 3, "")]
+
+
+async def test_a_partly_filled_backorder_that_is_cancelled_releases_what_the_receipt_gave(
+        stack: Stack):
+    # Given the only cap sold, and an order for 3 more that waits
+    first = await stack.orders.place(checkout(lines=[{"sku": "CAP-NAVY", "quantity": 1}]))
+    await reach(first.handle, "PICKING")
+    placed = await orders_with(stack, BACKORDER_TIMINGS).place(
+        checkout(lines=[{"sku": "CAP-NAVY", "quantity": 3}], allow_backorder=True))
+    await reach(placed.handle, "BACKORDERED")
+
+    # When a receipt gives it 2 of the 3 and support then cancels it
+    await receive(stack, "CAP-NAVY", "HAM", 2)
+    view = await stack.orders.cancel(placed.order.order_id, "no longer wanted")
+
+    # Then the 2 received units are free again; only the first order's cap stays held
+    assert view.status == "CANCELLED"
+    assert (await stock_levels(stack.db))[("CAP-NAVY", "HAM")] == Level(3, 1)
+    assert "stock.released" in kinds(view.timeline)
+
+
+async def campaign_lines(stack: Stack, order_id: str) -> list[tuple[str, str, int, str]]:
+    from activities.db.tables import ReservationLineRow, ReservationRow
+
+    async with stack.db() as session:
+        rows = await session.execute(
+            select(ReservationLineRow.sku, ReservationLineRow.warehouse,
+                   ReservationLineRow.quantity, ReservationLineRow.campaign)
+            .join(ReservationRow, ReservationRow.id == ReservationLineRow.reservation_id)
+            .where(ReservationRow.order_id == order_id)
+            .order_by(ReservationLineRow.warehouse))
+        return [tuple(row) for row in rows]  # type: ignore[misc]

@@ -29,6 +29,7 @@ from temporalio.client import WorkflowHandle
 from activities.db.engine import SessionFactory, build_engine, build_session_factory
 from activities.db.metadata import metadata
 from activities.db.migrate import upgrade
+from api.stock import StockService
 from tests.conftest import ADMIN_URL, _admin_conninfo
 from tests.support import checkout
 from tests.workflows.checks import deliver_now, reach
@@ -83,12 +84,29 @@ async def stock_shortage(stack: Stack) -> Handle:
     return placed.handle
 
 
+async def split_shipment(stack: Stack) -> Handle:
+    placed = await stack.orders.place(
+        _order("split_shipment", lines=[{"sku": "TEE-BLK-M", "quantity": 12}]))
+    return placed.handle
+
+
+async def backorder_filled(stack: Stack) -> Handle:
+    placed = await stack.orders.place(
+        _order("backorder_filled", lines=[{"sku": "TEE-BLK-M", "quantity": 17}],
+               allow_backorder=True))
+    await reach(placed.handle, "BACKORDERED")
+    await StockService(stack.db, stack.orders.client).receive(
+        "TEE-BLK-M", "BER", 2, reference="PO-REPLAY", actor="goods-in")
+    return placed.handle
+
+
 # Each path, with the status its order must end in for the history to be worth keeping.
 SCENARIOS: dict[str, tuple[Callable[[Stack], Awaitable[Handle]], str]] = {
     scenario.__name__: (scenario, status) for scenario, status in (
         (success, "COMPLETED"), (payment_declined, "PAYMENT_FAILED"),
         (cancel_via_update, "CANCELLED"), (partial_refund, "COMPLETED"),
-        (carrier_rejection, "FAILED"), (stock_shortage, "FAILED"))
+        (carrier_rejection, "FAILED"), (stock_shortage, "FAILED"),
+        (split_shipment, "COMPLETED"), (backorder_filled, "COMPLETED"))
 }
 
 

@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -44,11 +45,16 @@ T = TypeVar("T")
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _settings(level: int = logging.INFO) -> Settings:
+JsonLogs = Annotated[bool, typer.Option("--json", help="Log JSON lines (as FULFIL_LOG_FORMAT=json).")]
+
+
+def _settings(level: int = logging.INFO, *, json_logs: bool = False) -> Settings:
     try:
         settings = load_settings()
     except ValueError as error:
         _fail(str(error), 2)
+    if json_logs:
+        settings = replace(settings, log_format="json")
     configure_logging(settings.log_format, level)
     return settings
 
@@ -95,9 +101,9 @@ async def _serve(services: Services) -> None:
 
 
 @app.command()
-def dev() -> None:
+def dev(as_json: JsonLogs = False) -> None:
     """Run everything locally: PostgreSQL, Temporal with its Web UI, migrations, a worker."""
-    settings = _settings()
+    settings = _settings(json_logs=as_json)
 
     async def main() -> None:
         async with open_services(settings, start_server=True, migrate=True,
@@ -110,7 +116,7 @@ def dev() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(as_json: Json = False) -> None:
     """Bring the stack up, push a scripted set of orders through it, print a summary."""
     from workers.demo import run_demo
 
@@ -121,16 +127,16 @@ def demo() -> None:
     async def main() -> bool:
         async with open_services(settings, start_server=True, migrate=True,
                                  seed_demo="always") as services, services.worker():
-            return await run_demo(services, console)
+            return await run_demo(services, console, as_json=as_json)
 
     if not _run(main):
         raise typer.Exit(1)
 
 
 @app.command()
-def worker() -> None:
+def worker(as_json: JsonLogs = False) -> None:
     """Run a worker against the configured database and Temporal cluster."""
-    settings = _settings()
+    settings = _settings(json_logs=as_json)
 
     async def main() -> None:
         async with open_services(settings) as services:
@@ -140,20 +146,20 @@ def worker() -> None:
 
 
 @app.command()
-def migrate() -> None:
+def migrate(as_json: Json = False) -> None:
     """Apply the database migrations."""
     settings = _settings()
 
     async def main() -> None:
         async with open_services(settings, temporal=False) as services:
             await asyncio.to_thread(upgrade, services.database_url)
-        console.print("database migrated")
+        render.print_json({"migrated": True}) if as_json else console.print("database migrated")
 
     _run(main)
 
 
 @app.command()
-def setup() -> None:
+def setup(as_json: Json = False) -> None:
     """Register fulfil's search attributes on an existing Temporal cluster."""
     from workers.stack import ensure_search_attributes
 
@@ -162,7 +168,8 @@ def setup() -> None:
     async def main() -> None:
         async with open_services(settings) as services:
             added = await ensure_search_attributes(services.client, settings.namespace)
-        console.print(f"search attributes added: {', '.join(added) or 'none (all present)'}")
+        render.print_json({"added": added}) if as_json else console.print(
+            f"search attributes added: {', '.join(added) or 'none (all present)'}")
 
     _run(main)
 

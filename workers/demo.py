@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,7 @@ from activities.db.backorder_repository import BackorderRepository
 from api.orders import OrderService
 from api.stock import StockService
 from domain.status import TERMINAL, OrderStatus, progress_rank
+from workers.render import order_json
 from workers.runtime import Services
 from workflows.order_contract import OrderView
 
@@ -119,7 +121,7 @@ async def _play(services: dict[bool, OrderService], scenario: Scenario, order_id
     return await _wait_for(orders, order_id, scenario.expect)
 
 
-async def run_demo(services: Services, console: Console) -> bool:
+async def run_demo(services: Services, console: Console, *, as_json: bool = False) -> bool:
     """Places every scenario at once, waits for each outcome, prints the summary."""
     # Demo pace: the simulated warehouse confirms within a second, the carrier moves on
     # every second, so every order settles in well under a minute.
@@ -134,12 +136,17 @@ async def run_demo(services: Services, console: Console) -> bool:
     for sku, warehouse, quantity in RESTOCK:
         await stock.receive(sku, warehouse, quantity, reference=f"DEMO-{run}",
                             actor="demo-goods-in")
-    console.print(f"placing {len(SCENARIOS)} demo orders (run {run}) ...")
+    if not as_json:
+        console.print(f"placing {len(SCENARIOS)} demo orders (run {run}) ...")
     started = time.monotonic()
     views = await asyncio.gather(*(_play(orders, s, i, run) for s, i in zip(SCENARIOS, ids,
                                                                              strict=True)))
-    _print_summary(console, views, time.monotonic() - started)
-    if services.temporal_ui:
+    if as_json:
+        print(json.dumps([{"scenario": s.name, "expected": s.expect, **order_json(v)}
+                          for s, v in zip(SCENARIOS, views, strict=True)], default=str))
+    else:
+        _print_summary(console, views, time.monotonic() - started)
+    if services.temporal_ui and not as_json:
         console.print(f"Temporal UI: {services.temporal_ui} (run `fulfil dev` to keep it up)")
     return all(v.status == s.expect for v, s in zip(views, SCENARIOS, strict=True))
 

@@ -255,7 +255,7 @@ async def test_a_campaign_holding_more_than_general_salable_stock_is_refused(
 
 
 @pytest.mark.parametrize("hold, field", [
-    (("NOPE", "BER", 1), "holds[0].sku"), (("TEE-BLK-M", "XXX", 1), "holds[0].warehouse")])
+    (("NOPE", "BER", 1), "holds[0].sku"), (("TEE-BLK-M", "PAR", 1), "holds[0].warehouse")])
 async def test_a_campaign_naming_an_unknown_sku_or_warehouse_is_refused(
         stock: StockActivities, db: SessionFactory, hold: tuple[str, str, int], field: str
 ) -> None:

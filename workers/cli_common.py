@@ -1,0 +1,81 @@
+"""What every `fulfil` command shares: settings and logging, exit codes, output."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Annotated, Any, TypeVar
+
+import structlog
+import typer
+from rich.console import Console
+
+from domain.errors import DomainError
+from workers.logging import configure_logging
+from workers.runtime import Services
+from workers.settings import Settings, load_settings
+
+console = Console(width=None if sys.stdout.isatty() else 160)
+log = structlog.get_logger("fulfil.cli")
+T = TypeVar("T")
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+JsonLogs = Annotated[bool, typer.Option("--json", help="Log JSON lines (as FULFIL_LOG_FORMAT=json).")]
+
+
+def command_settings(level: int = logging.INFO, *, json_logs: bool = False) -> Settings:
+    try:
+        settings = load_settings()
+    except ValueError as error:
+        fail(str(error), 2)
+    if json_logs:
+        settings = replace(settings, log_format="json")
+    configure_logging(settings.log_format, level)
+    return settings
+
+
+def fail(message: str, code: int) -> Any:
+    print(f"fulfil: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def run_command(main: Callable[[], Awaitable[T]]) -> T:
+    """Runs a command; bad input or a refused action exits 2, any other failure 1."""
+    failure: tuple[str, int] | None = None
+    try:
+        result: T = asyncio.run(main())  # type: ignore[arg-type]
+    except typer.Exit:
+        raise
+    except DomainError as error:
+        failure = (str(error), 2)
+    except Exception as error:  # noqa: BLE001 - the CLI's last line of defence
+        log.debug("command.failed", exc_info=True)
+        failure = (f"{type(error).__name__}: {error}", 1)
+    # A Temporal client still alive when the interpreter shuts down can abort the process
+    # after its work is done (SIGABRT, "PyGILState_Release ... finalizing": its Rust threads
+    # outlive Python; temporalio/sdk-python#300). The client sits in reference cycles, so
+    # collect it now, outside the `except` blocks whose tracebacks would keep it alive.
+    gc.collect()
+    return fail(*failure) if failure else result
+
+
+async def until_interrupted() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve_worker(services: Services) -> None:
+    async with services.worker():
+        log.info("worker.started", task_queue=services.settings.task_queue,
+                 namespace=services.settings.namespace)
+        await until_interrupted()
+    log.info("worker.stopped")

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -24,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
         TrackingUpdate,
     )
     from activities.carriers.carrier import Parcel
-    from activities.errors import PAYMENT_DECLINED
     from activities.payments.activities import AuthorizeInput, PaymentActivities, PaymentInput
     from activities.records import (
         RecordActivities,
@@ -55,30 +53,21 @@ with workflow.unsafe.imports_passed_through():
         WarehouseConfirmation,
     )
     from workflows.shipments import ShipmentRun, plan_shipments
+    from workflows.steps import (
+        RECORD_TIMEOUT,
+        UNTIL_DONE,
+        Stop,
+        business_step,
+        until_done,
+        wait_until,
+    )
 
 S = OrderStatus
 
-STEP_TIMEOUT = timedelta(seconds=30)
-RECORD_TIMEOUT = timedelta(seconds=10)
-# Business steps: transient failures are retried with backoff; a step that keeps failing
-# for about ten minutes fails the order, which is then compensated.
-STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                         maximum_interval=timedelta(minutes=2), maximum_attempts=10)
-# Compensation and bookkeeping must finish, however long the outage: no attempt limit.
-UNTIL_DONE = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                         maximum_interval=timedelta(minutes=5))
 WAREHOUSE_SIM = "warehouse-sim"
 # workflow.patched() ids: each guards a change to the commands the workflow issues.
 RECORD_PUSHED_SHIPMENT_STATUS = "record-pushed-shipment-status"
 RELEASE_BACKORDER_FILLS = "release-backorder-fills-on-unwind"
-
-
-class _Stop(Exception):
-    """Ends the forward path: the order is unwound and closes in `status`."""
-
-    def __init__(self, status: OrderStatus, kind: str, reason: str, actor: str = "system"):
-        super().__init__(reason)
-        self.status, self.kind, self.reason, self.actor = status, kind, reason, actor
 
 
 @workflow.defn
@@ -102,7 +91,7 @@ class OrderWorkflow:
         self._dropped: dict[str, int] = {}  # units given up on: never shipped, never charged
         self._shipments: list[ShipmentRun] = []
         self._cancel: CancelRequest | None = None
-        self._halt: _Stop | None = None  # set when one parcel's failure stops them all
+        self._halt: Stop | None = None  # set when one parcel's failure stops them all
         self._unwinding = False
         self._failure = ""
         self._refund_count = 0
@@ -115,7 +104,7 @@ class OrderWorkflow:
             await self._reserve_stock()
             await self._capture_payment()
             await self._fulfil()
-        except _Stop as stop:
+        except Stop as stop:
             await self._unwind(stop)
         else:
             await self._return_window()
@@ -141,7 +130,7 @@ class OrderWorkflow:
 
     async def _authorize_payment(self) -> None:
         self._check_cancel()
-        receipt = await self._step(PaymentActivities.authorize_payment, AuthorizeInput(
+        receipt = await business_step(PaymentActivities.authorize_payment, AuthorizeInput(
             order_id=self._order.order_id, key=self._key("authorize"),
             method=self._order.payment_method, token=self._order.payment_token,
             amount=self._order.totals.grand_total, customer_id=self._order.customer.id))
@@ -151,7 +140,7 @@ class OrderWorkflow:
     async def _reserve_stock(self) -> None:
         self._check_cancel()
         timings, order = self._input.timings, self._order
-        result = await self._step(StockActivities.reserve_stock, ReserveInput(
+        result = await business_step(StockActivities.reserve_stock, ReserveInput(
             order.order_id, self._key("reserve"),
             [StockLine(line.sku, line.quantity) for line in order.lines],
             strategy=timings.allocation_strategy, destination_country=order.address.country,
@@ -167,7 +156,7 @@ class OrderWorkflow:
         self._check_cancel()
         # Units given up on after a backorder are not charged: capture only what will ship.
         amount = self._authorized - value_of(self._order, self._dropped)
-        receipt = await self._step(PaymentActivities.capture_payment, self._payment_input(
+        receipt = await business_step(PaymentActivities.capture_payment, self._payment_input(
             "capture", amount))
         self._captured = receipt.amount
         await self._move(S.PAYMENT_CAPTURED, "payment.captured", str(receipt.amount))
@@ -190,7 +179,7 @@ class OrderWorkflow:
             await self._pick(shipment)
             await self._pack(shipment)
             await self._hand_over(shipment)
-        except _Stop as stop:
+        except Stop as stop:
             shipment.failure = stop.reason
             # Before any parcel has left, one parcel's failure (or a cancel) stops them all.
             if self._halt is None and not any(s.handed_over for s in self._shipments):
@@ -212,7 +201,7 @@ class OrderWorkflow:
 
     async def _hand_over(self, shipment: ShipmentRun) -> None:
         self._check_halt()
-        info = await self._step(ShippingActivities.create_shipment, CreateShipmentInput(
+        info = await business_step(ShippingActivities.create_shipment, CreateShipmentInput(
             order_id=self._order.order_id, key=self._key(shipment.key),
             carrier=self._order.carrier, address=self._order.address,
             parcels=[Parcel(line.sku, line.quantity) for line in shipment.lines]))
@@ -224,7 +213,7 @@ class OrderWorkflow:
         everything_left = all(s.handed_over or s.failure for s in self._shipments)
         await self._advance(S.SHIPPED if everything_left else S.PARTIALLY_SHIPPED, True,
                             "shipment.handed_over", f"{info.carrier} {info.tracking_number}")
-        await self._until_done(StockActivities.ship_stock, SettleInput(
+        await until_done(StockActivities.ship_stock, SettleInput(
             self._order.order_id, self._key("reserve"), warehouse=shipment.warehouse))
         self._reservation_held = any(not s.handed_over for s in self._shipments)
 
@@ -232,9 +221,9 @@ class OrderWorkflow:
         poll = timedelta(seconds=self._input.timings.tracking_poll_s)
         ref = ShipmentRef(self._order.order_id, shipment.carrier, shipment.tracking_number)
         while not shipment.delivered:
-            updates = await self._until_done(ShippingActivities.poll_tracking, ref)
+            updates = await until_done(ShippingActivities.poll_tracking, ref)
             await self._apply_tracking(shipment, updates)
-            await self._wait(lambda: shipment.delivered, poll)
+            await wait_until(lambda: shipment.delivered, poll)
         if len(self._shipments) > 1:
             await self._note("shipment.parcel_delivered", self._where(shipment))
 
@@ -256,9 +245,9 @@ class OrderWorkflow:
                               if not (order.allow_backorder or sku in order.backorderable_skus))
         if not_waitable:
             detail = ", ".join(f"{sku} short by {shortfall[sku]}" for sku in not_waitable)
-            raise _Stop(S.FAILED, "order.failed", f"not enough stock: {detail}")
+            raise Stop(S.FAILED, "order.failed", f"not enough stock: {detail}")
         deadline = workflow.now() + timedelta(seconds=self._input.timings.backorder_deadline_s)
-        expected = await self._until_done(BackorderActivities.register_backorder, BackorderInput(
+        expected = await until_done(BackorderActivities.register_backorder, BackorderInput(
             order.order_id, workflow.info().workflow_id, self._key("reserve"), shortfall,
             order.campaign, order.address.country, deadline))
         self._backorder_registered = True
@@ -268,12 +257,12 @@ class OrderWorkflow:
                                          if b.expected_at else "") for b in self._backorders))
         state = await self._await_receipts(deadline)
         if not state.filled:
-            state = await self._until_done(BackorderActivities.give_up_backorder,
+            state = await until_done(BackorderActivities.give_up_backorder,
                                            self._backorder_ref())
         self._held, self._reservation_held = list(state.allocations), bool(state.allocations)
         self._backorders, self._dropped = [], dict(state.missing)
         if not self._held:
-            raise _Stop(S.CANCELLED, "order.cancelled",
+            raise Stop(S.CANCELLED, "order.cancelled",
                         "backorder deadline passed with no stock for the order")
         if self._dropped:
             await self._note("stock.backorder_dropped", ", ".join(
@@ -284,10 +273,10 @@ class OrderWorkflow:
         poll = timedelta(seconds=self._input.timings.tracking_poll_s)
         while True:
             left = deadline - workflow.now()
-            await self._wait(lambda: self._backorder_filled or self._cancel is not None,
+            await wait_until(lambda: self._backorder_filled or self._cancel is not None,
                              max(min(poll, left), timedelta(seconds=1)))
             self._check_cancel()
-            state = await self._until_done(BackorderActivities.backorder_state,
+            state = await until_done(BackorderActivities.backorder_state,
                                            self._backorder_ref())
             if state.filled or workflow.now() >= deadline:
                 return state
@@ -295,7 +284,7 @@ class OrderWorkflow:
 
     # -- compensation ------------------------------------------------------------------
 
-    async def _unwind(self, stop: _Stop) -> None:
+    async def _unwind(self, stop: Stop) -> None:
         """Undoes, in reverse, every step that took effect; each undo retries until done."""
         self._unwinding, self._failure = True, stop.reason
         await self._note("compensation.started", stop.reason, actor=stop.actor)
@@ -303,7 +292,7 @@ class OrderWorkflow:
             if shipment.tracking_number and shipment.status != "cancelled":
                 await self._cancel_label(shipment)
         if self._backorder_registered:
-            state = await self._until_done(BackorderActivities.give_up_backorder,
+            state = await until_done(BackorderActivities.give_up_backorder,
                                            self._backorder_ref())
             self._backorders = []
             # Receipts may have given the order units it has not heard of yet (a partial fill,
@@ -312,7 +301,7 @@ class OrderWorkflow:
             if state.allocations and workflow.patched(RELEASE_BACKORDER_FILLS):
                 self._reservation_held = True
         if self._reservation_held:
-            await self._until_done(StockActivities.release_stock,
+            await until_done(StockActivities.release_stock,
                                    SettleInput(self._order.order_id, self._key("reserve")))
             self._reservation_held = False
             await self._note("stock.released")
@@ -321,7 +310,7 @@ class OrderWorkflow:
         await self._move(stop.status, stop.kind, stop.reason, stop.actor)
 
     async def _cancel_label(self, shipment: ShipmentRun) -> None:
-        await self._until_done(ShippingActivities.cancel_shipment, ShipmentRef(
+        await until_done(ShippingActivities.cancel_shipment, ShipmentRef(
             self._order.order_id, shipment.carrier, shipment.tracking_number))
         shipment.status = "cancelled"
         await self._note("shipment.cancelled", shipment.tracking_number)
@@ -329,12 +318,12 @@ class OrderWorkflow:
     async def _give_money_back(self) -> None:
         outstanding = self._captured - self._refunded
         if outstanding.amount > 0:
-            receipt = await self._until_done(PaymentActivities.refund_payment, self._payment_input(
+            receipt = await until_done(PaymentActivities.refund_payment, self._payment_input(
                 "refund-unwind", outstanding, "order unwound"))
             self._refunded += receipt.amount
             await self._note("payment.refunded", str(receipt.amount))
         elif self._authorization and self._captured.amount == 0:
-            await self._until_done(PaymentActivities.void_payment, self._payment_input(
+            await until_done(PaymentActivities.void_payment, self._payment_input(
                 "void", self._authorized, "order unwound"))
             await self._note("payment.voided", str(self._authorized))
 
@@ -344,10 +333,10 @@ class OrderWorkflow:
         for shipment in (s for s in self._shipments if s.failure):
             if shipment.tracking_number and shipment.status != "cancelled":
                 await self._cancel_label(shipment)
-            await self._until_done(StockActivities.release_stock, SettleInput(
+            await until_done(StockActivities.release_stock, SettleInput(
                 self._order.order_id, self._key("reserve"), warehouse=shipment.warehouse))
             value = value_of(self._order, shipment.quantities())
-            receipt = await self._until_done(PaymentActivities.refund_payment, self._payment_input(
+            receipt = await until_done(PaymentActivities.refund_payment, self._payment_input(
                 f"refund-{shipment.key}", value, f"parcel from {shipment.warehouse} failed"))
             self._refunded += receipt.amount
             await self._note("shipment.dropped", f"{shipment.warehouse}: {shipment.failure}; "
@@ -473,11 +462,11 @@ class OrderWorkflow:
         self._refund_count += 1
         self._refund_pending += request.amount
         try:
-            receipt = await self._step(PaymentActivities.refund_payment, self._payment_input(
+            receipt = await business_step(PaymentActivities.refund_payment, self._payment_input(
                 f"refund-{self._refund_count}", request.amount, request.reason))
-        except _Stop as stop:
+        except Stop as stop:
             # A refund the gateway refuses fails this request, not the order. Raised from a
-            # handler, _Stop (not an ApplicationError) would fail the workflow task forever.
+            # handler, Stop (not an ApplicationError) would fail the workflow task forever.
             raise ApplicationError(stop.reason, type="RefundRefused", non_retryable=True) from None
         finally:
             self._refund_pending -= request.amount
@@ -499,7 +488,7 @@ class OrderWorkflow:
 
     def _check_cancel(self) -> None:
         if self._cancel is not None:
-            raise _Stop(S.CANCELLED, "order.cancelled", self._cancel.reason, self._cancel.actor)
+            raise Stop(S.CANCELLED, "order.cancelled", self._cancel.reason, self._cancel.actor)
 
     def _check_halt(self) -> None:
         self._check_cancel()
@@ -510,7 +499,7 @@ class OrderWorkflow:
         """Waits for the warehouse's confirmation, or confirms as the simulated warehouse."""
         auto = self._input.timings.warehouse_autoconfirm_s
         stopped = lambda: self._cancel is not None or self._halt is not None  # noqa: E731
-        finished = await self._wait(lambda: done() or stopped(),
+        finished = await wait_until(lambda: done() or stopped(),
                                     None if auto is None else timedelta(seconds=auto))
         self._check_halt()
         return "" if finished else WAREHOUSE_SIM
@@ -544,32 +533,6 @@ class OrderWorkflow:
 
     def _backorder_ref(self) -> BackorderRef:
         return BackorderRef(self._order.order_id, self._key("reserve"))
-
-    async def _step(self, activity, arg):  # type: ignore[no-untyped-def]
-        """Runs a business step; a business refusal or exhausted retries stop the order."""
-        try:
-            return await workflow.execute_activity_method(
-                activity, arg, start_to_close_timeout=STEP_TIMEOUT, retry_policy=STEP_RETRY)
-        except ActivityError as error:
-            raise self._stop_for(error) from error
-
-    async def _until_done(self, activity, arg):  # type: ignore[no-untyped-def]
-        return await workflow.execute_activity_method(
-            activity, arg, start_to_close_timeout=STEP_TIMEOUT, retry_policy=UNTIL_DONE)
-
-    def _stop_for(self, error: ActivityError) -> _Stop:
-        cause = error.cause
-        if isinstance(cause, ApplicationError) and cause.type == PAYMENT_DECLINED:
-            return _Stop(S.PAYMENT_FAILED, "payment.failed", cause.message)
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        return _Stop(S.FAILED, "order.failed", message)
-
-    async def _wait(self, condition: Callable[[], bool], timeout: timedelta | None) -> bool:
-        try:
-            await workflow.wait_condition(condition, timeout=timeout)
-        except TimeoutError:
-            return False
-        return True
 
     def _key(self, step: str) -> str:
         return f"{workflow.info().workflow_id}:{step}"

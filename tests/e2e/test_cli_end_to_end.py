@@ -26,6 +26,7 @@ from activities.db.engine import SessionFactory
 from activities.db.metadata import metadata
 from activities.db.order_repository import OrderRepository
 from activities.payments.simulator import SimulatedGateway
+from tests.e2e.processes import WorkerProcess
 from tests.support import CATALOGUE, checkout
 from tests.workflows.checks import HeldStock, payments, reservations
 from workers.stack import DevServer, find_free_port, start_temporal_dev_server
@@ -37,7 +38,6 @@ FULFIL = str(Path(sys.executable).with_name("fulfil"))
 # worker's sticky queue (about ten seconds) and hands the task to the new worker.
 COMMAND_TIMEOUT_S = 40.0
 WORKER_START_TIMEOUT_S = 30.0
-WORKER_STOP_TIMEOUT_S = 10.0
 ORDER_TIMEOUT_S = 60.0
 # An activity whose worker was SIGKILLed is retried only when its 30 s start-to-close
 # timeout expires (it does not heartbeat), so that order needs half a minute more.
@@ -62,28 +62,6 @@ class Result:
 
     def json(self) -> Any:
         return json.loads(self.stdout)
-
-
-@dataclass
-class WorkerProcess:
-    """A `fulfil worker` child process writing its JSON log lines to `log`."""
-
-    process: asyncio.subprocess.Process
-    log: Path
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no goodbye to the server, as when a machine dies."""
-        self.process.kill()
-
-    async def stop(self) -> None:
-        if self.process.returncode is not None:
-            return
-        self.process.terminate()
-        try:
-            await asyncio.wait_for(self.process.wait(), WORKER_STOP_TIMEOUT_S)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
 
 
 def _open_log(path: Path) -> IO[bytes]:

@@ -18,7 +18,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from activities.payments.simulator import SimulatedGateway
 from api.catalogue import parse_seed, seed_catalogue
 from api.orders import OrderService, PlacedOrder
 from api.stock import StockService
+from tests.e2e.processes import WorkerProcess
 from workers.stack import DevServer, find_free_port, start_temporal_dev_server
 from workflows.order_contract import OrderTimings, order_workflow_id
 from workflows.order_workflow import OrderWorkflow
@@ -53,7 +53,6 @@ TIMINGS = OrderTimings(return_window_s=3600, warehouse_autoconfirm_s=None, track
 SETTLED = frozenset({"PICKING", "BACKORDERED", "FAILED"})
 
 WORKER_START_TIMEOUT_S = 30.0
-WORKER_STOP_TIMEOUT_S = 10.0
 SETTLE_TIMEOUT_S = 120.0
 FILL_TIMEOUT_S = 30.0
 POLL_S = 0.5
@@ -80,28 +79,6 @@ def hot_checkout(order_id: str, *, backorder: bool) -> dict[str, Any]:
 
 
 # -- the stack: dev server and a worker process ------------------------------------------
-
-@dataclass
-class WorkerProcess:
-    process: asyncio.subprocess.Process
-    log: Path
-
-    async def stop(self) -> None:
-        if self.process.returncode is not None:
-            return
-        self.process.terminate()
-        try:
-            await asyncio.wait_for(self.process.wait(), WORKER_STOP_TIMEOUT_S)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def tail(self, lines: int = 20) -> str:
-        return "\n".join(self.text().splitlines()[-lines:])
-
 
 async def start_worker(database_url: str, address: str, task_queue: str,
                        log: Path) -> WorkerProcess:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,7 +41,7 @@ ORDER_TIMEOUT_S = 90.0
 
 
 @pytest.fixture
-def embedded(tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
+def embedded(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
     postgres = start_embedded_postgres(tmp_path / "data")
     upgrade(postgres.url)
     yield postgres
@@ -50,7 +50,7 @@ def embedded(tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
 
 def crash(postgres: EmbeddedPostgres) -> None:
     """Immediate shutdown: like a power cut, the server recovers from its WAL on restart."""
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     server = postgres._server
     pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=server.pgdata, user=server.system_user)

@@ -13,6 +13,7 @@ import typer
 from activities.db.migrate import upgrade
 from api.catalogue import parse_seed, seed_catalogue
 from workers import render
+from workers.cli_api import api, apikey_app
 from workers.cli_campaigns import campaign_app
 from workers.cli_common import (
     Json,
@@ -31,6 +32,8 @@ app = typer.Typer(help="fulfil: order fulfilment on Temporal and PostgreSQL.",
 app.add_typer(order_app, name="order")
 app.add_typer(stock_app, name="stock")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(apikey_app, name="apikey")
+app.command("api")(api)
 
 
 @app.command()

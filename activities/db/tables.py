@@ -250,3 +250,15 @@ class BackorderRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting|filled|cancelled
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deadline_at: Mapped[datetime]
+
+
+class ApiKeyRow(Base):
+    """A key of the HTTP API: only its hash is kept, the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,1 @@
+"""The storefront and support HTTP API (FastAPI): orders, guarded by API keys with roles."""

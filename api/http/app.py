@@ -1,0 +1,51 @@
+"""The HTTP API's FastAPI app, built by `create_app`: nothing connects at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from api.checkout import CheckoutPayload
+from api.http.problems import install_problem_handlers
+from api.http.routes_orders import router as orders_router
+from api.http.services import ApiServices, ServicesOpener
+
+
+def create_app(services: ApiServices | ServicesOpener) -> FastAPI:
+    """An app on ready services (tests), or on an opener the lifespan enters at startup."""
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if isinstance(services, ApiServices):
+            yield
+            return
+        async with services() as opened:
+            app.state.services = opened
+            yield
+
+    app = FastAPI(title="fulfil", version="1", lifespan=lifespan,
+                  description="Storefront and support API of the fulfil order engine.")
+    if isinstance(services, ApiServices):
+        # Set now, not in the lifespan: test clients (httpx.ASGITransport) do not run it.
+        app.state.services = services
+    install_problem_handlers(app)
+    app.include_router(orders_router)
+    _document_checkout(app)
+    return app
+
+
+def _document_checkout(app: FastAPI) -> None:
+    """The place route reads its raw body (to name malformed JSON like the CLI does), so
+    FastAPI cannot see the checkout model: add its schema to the OpenAPI components."""
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            checkout = CheckoutPayload.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(checkout.pop("$defs", {}))
+            components["CheckoutPayload"] = checkout
+            app.openapi_schema = schema
+        return app.openapi_schema
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -166,18 +166,6 @@ class StockRepository:
         held = [a for a, line in zip(allocations, lines, strict=True) if line.status == "held"]
         return Reservation(row.idempotency_key, row.order_id, row.status, allocations, held)
 
-    async def reserve(self, key: str, order_id: str, allocations: list[Allocation]) -> Reservation:
-        row = ReservationRow(idempotency_key=key, order_id=order_id, status="held")
-        self.session.add(row)
-        await self.session.flush()
-        async with self.watch((a.sku, a.warehouse) for a in allocations):
-            for a in allocations:
-                self.session.add(ReservationLineRow(
-                    reservation_id=row.id, sku=a.sku, warehouse=a.warehouse, quantity=a.quantity))
-                await self.move(a, on_hand=0, reserved=a.quantity, kind="reserve",
-                                order_id=order_id)
-        return Reservation(key, order_id, "held", allocations)
-
     async def tombstone(self, key: str, order_id: str) -> None:
         """Marks a key released before anything was held under it."""
         self.session.add(ReservationRow(idempotency_key=key, order_id=order_id, status="released"))

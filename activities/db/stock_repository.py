@@ -45,27 +45,13 @@ log = structlog.get_logger(__name__)
 Place = tuple[str, str]  # (sku, warehouse)
 
 
-@dataclass(frozen=True)
-class StockLevel:
-    """One SKU in one warehouse as stored, with what campaigns hold and what is on its way."""
+@dataclass(frozen=True, kw_only=True)
+class StockLevel(StockPosition):
+    """One SKU in one warehouse as stored: its position (salable derived there), with what
+    campaigns hold and what is on its way."""
 
     sku: str
     warehouse: str
-    on_hand: int
-    reserved: int
-    safety_stock: int = 0
-    campaign_held: int = 0
-    incoming: int = 0
-    reorder_point: int = 0
-
-    @property
-    def position(self) -> StockPosition:
-        return StockPosition(self.on_hand, self.reserved, self.safety_stock, self.campaign_held,
-                             self.incoming, self.reorder_point)
-
-    @property
-    def salable(self) -> int:
-        return self.position.salable
 
 
 @dataclass(frozen=True)
@@ -122,8 +108,10 @@ def _incoming() -> ColumnElement[int]:
 
 
 def _level(row: StockLevelRow, campaign_held: int, incoming: int) -> StockLevel:
-    return StockLevel(row.sku, row.warehouse, row.on_hand, row.reserved, row.safety_stock,
-                      campaign_held, incoming, row.reorder_point)
+    return StockLevel(sku=row.sku, warehouse=row.warehouse, on_hand=row.on_hand,
+                      reserved=row.reserved, safety_stock=row.safety_stock,
+                      campaign_held=campaign_held, incoming=incoming,
+                      reorder_point=row.reorder_point)
 
 
 def _cause(what: str, reference: str, actor: str) -> str:
@@ -219,7 +207,7 @@ class StockRepository:
         if not keys:
             return
         for place, after in (await self._levels_at(keys)).items():
-            change = reorder_change(before[place].position, after.position)
+            change = reorder_change(before[place], after)
             if change is ReorderChange.FELL_TO_POINT:
                 await self._raise_alert(after)
             elif change is ReorderChange.ROSE_ABOVE_POINT:
@@ -255,7 +243,7 @@ class StockRepository:
         await self._ensure_level(sku, warehouse)
         async with self.watch([(sku, warehouse)]) as now:
             level = now[sku, warehouse]
-            after = adjusted_on_hand(level.position, delta=delta, counted=counted)
+            after = adjusted_on_hand(level, delta=delta, counted=counted)
             change = after - level.on_hand
             await self.move(Allocation(sku, warehouse, abs(change)), on_hand=change, reserved=0,
                             kind="adjust", order_id=None, reason=_cause(reason, "", actor))

@@ -1,7 +1,7 @@
 """Every mapped table, imported so Alembic and the tests see one complete metadata."""
 
 from activities.carriers import sim_tables as carrier_sim_tables  # noqa: F401
-from activities.db import tables  # noqa: F401
+from activities.db import aftercare_tables, tables  # noqa: F401
 from activities.db.base import Base
 from activities.payments import sim_tables as payment_sim_tables  # noqa: F401
 

@@ -150,7 +150,16 @@ class ShipmentRow(Base):
     carrier: Mapped[str]
     tracking_number: Mapped[str] = mapped_column(unique=True)
     label_url: Mapped[str]
-    status: Mapped[str] = mapped_column(String(32))  # created | cancelled | in_transit | delivered
+    status: Mapped[str] = mapped_column(String(32))  # created | cancelled | the last scan's code
+    warehouse: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    # outbound | replacement (reshipped after a loss, a return to sender or an exchange)
+    purpose: Mapped[str] = mapped_column(String(16), default="outbound", server_default="outbound")
+    shipped_at: Mapped[datetime | None]  # handed to the carrier
+    delivered_at: Mapped[datetime | None]  # the carrier's time of delivery
+    exception: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    exception_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    ship_sla_breached: Mapped[bool] = mapped_column(default=False, server_default="false")
+    delivery_sla_breached: Mapped[bool] = mapped_column(default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -71,6 +71,9 @@ class OrderRow(Base):
     carrier: Mapped[str]
     address: Mapped[dict[str, Any]] = mapped_column(JSON)
     payment_method: Mapped[str]
+    # Set when the order broke its shipping method's promise (domain/shipping_sla.py).
+    ship_sla_breached: Mapped[bool] = mapped_column(default=False, server_default="false")
+    delivery_sla_breached: Mapped[bool] = mapped_column(default=False, server_default="false")
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -158,8 +161,6 @@ class ShipmentRow(Base):
     delivered_at: Mapped[datetime | None]  # the carrier's time of delivery
     exception: Mapped[str] = mapped_column(String(32), default="", server_default="")
     exception_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    ship_sla_breached: Mapped[bool] = mapped_column(default=False, server_default="false")
-    delivery_sla_breached: Mapped[bool] = mapped_column(default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -83,13 +83,13 @@ def upgrade() -> None:
     op.add_column('shipments', sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True))
     op.add_column('shipments', sa.Column('exception', sa.String(length=32), server_default='', nullable=False))
     op.add_column('shipments', sa.Column('exception_count', sa.Integer(), server_default='0', nullable=False))
-    op.add_column('shipments', sa.Column('ship_sla_breached', sa.Boolean(), server_default='false', nullable=False))
-    op.add_column('shipments', sa.Column('delivery_sla_breached', sa.Boolean(), server_default='false', nullable=False))
+    op.add_column('orders', sa.Column('ship_sla_breached', sa.Boolean(), server_default='false', nullable=False))
+    op.add_column('orders', sa.Column('delivery_sla_breached', sa.Boolean(), server_default='false', nullable=False))
 
 
 def downgrade() -> None:
-    op.drop_column('shipments', 'delivery_sla_breached')
-    op.drop_column('shipments', 'ship_sla_breached')
+    op.drop_column('orders', 'delivery_sla_breached')
+    op.drop_column('orders', 'ship_sla_breached')
     op.drop_column('shipments', 'exception_count')
     op.drop_column('shipments', 'exception')
     op.drop_column('shipments', 'delivered_at')

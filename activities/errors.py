@@ -10,6 +10,7 @@ OUT_OF_STOCK = "OutOfStock"
 ADDRESS_REJECTED = "AddressRejected"
 SHIPMENT_NOT_CANCELLABLE = "ShipmentNotCancellable"
 UNKNOWN_RESERVATION = "UnknownReservation"
+RETURN_INSPECTION_INVALID = "ReturnInspectionInvalid"
 
 
 def business_failure(error_type: str, message: str) -> ApplicationError:

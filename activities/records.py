@@ -5,11 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from temporalio import activity
 
+from activities.db.base import utcnow
 from activities.db.engine import SessionFactory
 from activities.db.order_repository import OrderRepository, ShipmentRepository
+from activities.db.tables import OrderRow
+from activities.errors import business_failure
 from domain.order import PricedOrder
+
+INVALID_SLA_KIND = "InvalidSlaKind"
+# Which flag on the order each kind of broken promise sets.
+SLA_FLAGS = {"ship": OrderRow.ship_sla_breached, "delivery": OrderRow.delivery_sla_breached}
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,13 @@ class RecordEventInput:
 class ShipmentStatusInput:
     tracking_number: str
     status: str
+    at: datetime | None = None  # the carrier's time of the scan; unset in older histories
+
+
+@dataclass(frozen=True)
+class SlaBreachInput:
+    order_id: str
+    kind: str  # ship | delivery
 
 
 class RecordActivities:
@@ -59,4 +74,18 @@ class RecordActivities:
     async def record_shipment_status(self, input: ShipmentStatusInput) -> None:
         """Keeps the shipment row current when the carrier pushes an event."""
         async with self.session_factory.begin() as session:
-            await ShipmentRepository(session).set_status(input.tracking_number, input.status)
+            await ShipmentRepository(session).record_scan(
+                input.tracking_number, input.status, input.at or utcnow())
+
+    @activity.defn(name="record_sla_breach")
+    async def record_sla_breach(self, input: SlaBreachInput) -> None:
+        """Flags the order as having broken its shipping method's ship or delivery promise."""
+        try:
+            flag = SLA_FLAGS[input.kind]
+        except KeyError:
+            raise business_failure(
+                INVALID_SLA_KIND, f"SLA kind must be ship or delivery, got {input.kind!r}") from None
+        # The flag only ever goes up, so setting it again is harmless.
+        async with self.session_factory.begin() as session:
+            await session.execute(update(OrderRow).where(OrderRow.order_id == input.order_id)
+                                  .values({flag: True}))

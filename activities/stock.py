@@ -15,6 +15,7 @@ import structlog
 from temporalio import activity
 
 from activities.db.allocation_repository import AllocationRepository
+from activities.db.backorder_repository import BackorderRepository
 from activities.db.engine import SessionFactory
 from activities.db.stock_repository import StockRepository
 from activities.errors import OUT_OF_STOCK, UNKNOWN_RESERVATION, business_failure
@@ -54,6 +55,17 @@ class SettleInput:
     order_id: str
     key: str
     warehouse: str = ""  # only this warehouse's parcel, when the order ships in several
+
+
+@dataclass(frozen=True)
+class RestockInput:
+    """A parcel that came back undelivered: its units go back on the warehouse's shelves."""
+
+    order_id: str
+    key: str
+    warehouse: str
+    lines: list[StockLine]
+    reason: str
 
 
 class StockActivities:
@@ -127,4 +139,20 @@ class StockActivities:
                                                                            input.warehouse)
             await repo.settle(reservation, shipped=shipped, warehouse=input.warehouse)
         log.info("stock.shipped" if shipped else "stock.released", key=input.key)
+        return True
+
+    @activity.defn(name="restock_parcel")
+    async def restock_parcel(self, input: RestockInput) -> bool:
+        """Books a parcel's units back into its warehouse once; waiting backorders get them
+        first, oldest first. False when this key was already restocked."""
+        async with self.session_factory.begin() as session:
+            repo = StockRepository(session)
+            if not await repo.claim_key(input.key, input.order_id, "restocked"):
+                return False
+            for line in input.lines:
+                level = await repo.receive(line.sku, input.warehouse, line.quantity,
+                                           input.order_id, "carrier", reason=input.reason)
+                await BackorderRepository(session).fill(line.sku, input.warehouse, level.salable)
+        log.info("stock.restocked", warehouse=input.warehouse, reason=input.reason,
+                 lines=[vars(line) for line in input.lines])
         return True

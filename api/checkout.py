@@ -1,10 +1,12 @@
 """The storefront's checkout payload: parsed and checked with pydantic, then handed to the
-domain as a CheckoutRequest. Errors name the field, as `lines[0].quantity`."""
+domain as a CheckoutRequest. Errors name every bad field, as `lines[0].quantity`."""
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -12,8 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from domain.errors import InvalidOrder
 from domain.order import Address, CheckoutRequest, Customer, RequestedLine
 
-NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+# PostgreSQL text cannot hold NUL: an order carrying one could never be recorded.
+NO_NUL = r"^[^\x00]*$"
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                            pattern=NO_NUL)]
+Text = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
+ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+OrderId = Annotated[str, StringConstraints(pattern=ORDER_ID_PATTERN)]
 
 
 class _Strict(BaseModel):
@@ -22,14 +29,15 @@ class _Strict(BaseModel):
 
 class CustomerIn(_Strict):
     id: NonEmpty
-    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    email: Annotated[str, StringConstraints(
+        max_length=200, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")]
     name: NonEmpty
 
 
 class AddressIn(_Strict):
     name: NonEmpty
     line1: NonEmpty
-    line2: str = ""
+    line2: Text = ""
     city: NonEmpty
     postal_code: NonEmpty
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
@@ -47,7 +55,7 @@ class ShippingIn(_Strict):
 
 class PaymentIn(_Strict):
     method: NonEmpty
-    token: str = ""
+    token: Text = ""
 
 
 class CheckoutPayload(_Strict):
@@ -59,6 +67,30 @@ class CheckoutPayload(_Strict):
     payment: PaymentIn
     campaign: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")] | None = None
     allow_backorder: bool = False
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class InvalidCheckout(InvalidOrder):
+    """A checkout with one or more bad fields; `field` and `message` are the first of them."""
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        super().__init__(errors[0].field, errors[0].message)
+        self.errors = tuple(errors)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{e.field}: {e.message}" for e in self.errors)
+
+
+def field_errors(error: InvalidOrder) -> tuple[FieldError, ...]:
+    """Every field an InvalidOrder names: all of a checkout's, or the catalogue's one."""
+    if isinstance(error, InvalidCheckout):
+        return error.errors
+    return (FieldError(error.field, error.message),)
 
 
 def new_order_id() -> str:
@@ -73,7 +105,8 @@ def _field_path(location: tuple[int | str, ...]) -> str:
 
 
 def parse_checkout(raw: str | bytes | dict[str, Any]) -> CheckoutRequest:
-    """Parses JSON text or a dict into a CheckoutRequest; raises InvalidOrder naming the field."""
+    """Parses JSON text or a dict into a CheckoutRequest; raises InvalidOrder naming the
+    field, or InvalidCheckout naming every field that breaks the payload's schema."""
     try:
         data = json.loads(raw) if isinstance(raw, str | bytes) else raw
     except json.JSONDecodeError as error:
@@ -81,8 +114,8 @@ def parse_checkout(raw: str | bytes | dict[str, Any]) -> CheckoutRequest:
     try:
         payload = CheckoutPayload.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InvalidOrder(_field_path(first["loc"]), first["msg"]) from None
+        raise InvalidCheckout([FieldError(_field_path(e["loc"]), e["msg"])
+                               for e in error.errors()]) from None
     return CheckoutRequest(
         order_id=payload.order_id or new_order_id(),
         customer=Customer(**payload.customer.model_dump()),

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -41,9 +43,12 @@ from workflows.order_contract import (
     OrderTimings,
     OrderView,
     RefundRequest,
+    WarehouseConfirmation,
     order_workflow_id,
 )
 from workflows.order_workflow import OrderWorkflow
+
+ConfirmSignal = Callable[[OrderWorkflow, WarehouseConfirmation], Awaitable[None]]
 
 log = structlog.get_logger(__name__)
 
@@ -132,10 +137,31 @@ class OrderService:
             raise ActionRefused(_refusal(error)) from None
 
     async def list(self, status: str | None = None, customer_id: str | None = None,
-                   limit: int = 50) -> list[OrderRow]:
+                   limit: int = 50, *, order_id: str | None = None, email: str | None = None,
+                   placed_from: datetime | None = None, placed_to: datetime | None = None,
+                   after: tuple[datetime, str] | None = None) -> list[OrderRow]:
+        """Orders from the database record matching every filter given, newest first."""
         async with self.session_factory() as session:
-            return await OrderRepository(session).search(status=status, customer_id=customer_id,
-                                                       limit=limit)
+            return await OrderRepository(session).search(
+                status=status, customer_id=customer_id, order_id=order_id, email=email,
+                placed_from=placed_from, placed_to=placed_to, after=after, limit=limit)
+
+    async def confirm_pick(self, order_id: str, actor: str, warehouse: str = "") -> None:
+        """Tells a running order the warehouse picked it (`warehouse`: which parcel)."""
+        await self._confirm(OrderWorkflow.confirm_pick, order_id, actor, warehouse)
+
+    async def confirm_pack(self, order_id: str, actor: str, warehouse: str = "") -> None:
+        """Tells a running order the warehouse packed it (`warehouse`: which parcel)."""
+        await self._confirm(OrderWorkflow.confirm_pack, order_id, actor, warehouse)
+
+    async def _confirm(self, signal: ConfirmSignal, order_id: str, actor: str,
+                       warehouse: str) -> None:
+        # A signal, not an update: the workflow notes a confirmation its state refuses on
+        # the timeline, and the warehouse's scanner need not wait for it.
+        handle = await self._handle(order_id, running=True)
+        await handle.signal(signal, WarehouseConfirmation(actor, warehouse))
+        log.info("order.warehouse_confirmation_sent", order_id=order_id,
+                 step=signal.__name__, actor=actor, warehouse=warehouse)
 
     async def _handle(self, order_id: str, *, running: bool = False) -> WorkflowHandle:
         handle = self.client.get_workflow_handle(order_workflow_id(order_id))

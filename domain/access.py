@@ -8,9 +8,16 @@ from enum import StrEnum
 class Right(StrEnum):
     PLACE_ORDER = "place_order"
     READ_ORDER = "read_order"
+    # The storefront shows a signed-in customer their own orders; searching across customers
+    # (by email, order id, status, dates) is support's.
+    LIST_CUSTOMER_ORDERS = "list_customer_orders"
     LIST_ORDERS = "list_orders"
     CANCEL_ORDER = "cancel_order"
     REFUND_ORDER = "refund_order"
+    CONFIRM_PICK = "confirm_pick"
+    CONFIRM_PACK = "confirm_pack"
+    READ_STOCK = "read_stock"
+    RECEIVE_STOCK = "receive_stock"
 
 
 class Role(StrEnum):
@@ -20,12 +27,14 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-_STOREFRONT = frozenset({Right.PLACE_ORDER, Right.READ_ORDER})
+_STOREFRONT = frozenset({Right.PLACE_ORDER, Right.READ_ORDER, Right.LIST_CUSTOMER_ORDERS})
 RIGHTS: dict[Role, frozenset[Right]] = {
     Role.STOREFRONT: _STOREFRONT,
-    Role.SUPPORT: _STOREFRONT | {Right.LIST_ORDERS, Right.CANCEL_ORDER, Right.REFUND_ORDER},
-    # The warehouse reads the orders it picks; its confirmations come with a later slice.
-    Role.WAREHOUSE: frozenset({Right.READ_ORDER}),
+    # Support reads stock to tell a customer when a backordered item comes in.
+    Role.SUPPORT: _STOREFRONT | {Right.LIST_ORDERS, Right.CANCEL_ORDER, Right.REFUND_ORDER,
+                                 Right.READ_STOCK},
+    Role.WAREHOUSE: frozenset({Right.READ_ORDER, Right.CONFIRM_PICK, Right.CONFIRM_PACK,
+                               Right.READ_STOCK, Right.RECEIVE_STOCK}),
     Role.ADMIN: frozenset(Right),
 }
 

@@ -16,6 +16,9 @@ class OrderStatus(StrEnum):
     PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
+    RETURN_REQUESTED = "RETURN_REQUESTED"
+    RETURN_RECEIVED = "RETURN_RECEIVED"
+    REFUNDED = "REFUNDED"  # goods sent back (or never arrived) were refunded, partly or fully
     COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
     PAYMENT_FAILED = "PAYMENT_FAILED"
@@ -40,7 +43,18 @@ DETOURS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PICKING: frozenset({S.PARTIALLY_SHIPPED}),
     S.PACKED: frozenset({S.PARTIALLY_SHIPPED}),
     S.PARTIALLY_SHIPPED: frozenset({S.SHIPPED}),
+    # Every parcel lost or sent back, and support refunded rather than reshipped.
+    S.SHIPPED: frozenset({S.REFUNDED}),
+    # While the return window is open: returns come and go, and the order shows the latest.
+    S.DELIVERED: frozenset({S.RETURN_REQUESTED}),
+    S.RETURN_REQUESTED: frozenset({S.RETURN_RECEIVED, S.REFUNDED, S.DELIVERED, S.COMPLETED}),
+    # Back to DELIVERED when a return is rejected or its exchange is delivered.
+    S.RETURN_RECEIVED: frozenset({S.REFUNDED, S.DELIVERED, S.RETURN_REQUESTED, S.COMPLETED}),
+    S.REFUNDED: frozenset({S.RETURN_REQUESTED, S.COMPLETED}),
 }
+# After delivery: the order is with the customer, and returns may be open.
+AFTER_DELIVERY: frozenset[OrderStatus] = frozenset(
+    {S.DELIVERED, S.RETURN_REQUESTED, S.RETURN_RECEIVED, S.REFUNDED})
 # Cancelling is possible until the first parcel is handed to the carrier.
 CANCELLABLE: frozenset[OrderStatus] = frozenset(
     HAPPY_PATH[: HAPPY_PATH.index(S.SHIPPED)]) | {S.BACKORDERED}
@@ -53,7 +67,8 @@ _FAILURES_FROM[S.PAYMENT_AUTHORIZED] = frozenset({S.CANCELLED, S.FAILED, S.PAYME
 _FAILURES_FROM[S.STOCK_RESERVED] = frozenset({S.CANCELLED, S.FAILED, S.PAYMENT_FAILED})
 _FAILURES_FROM[S.PARTIALLY_SHIPPED] = frozenset({S.FAILED})
 _FAILURES_FROM[S.SHIPPED] = frozenset({S.FAILED})
-_FAILURES_FROM[S.DELIVERED] = frozenset()
+for status in AFTER_DELIVERY:
+    _FAILURES_FROM[status] = frozenset()
 
 
 def next_on_happy_path(status: OrderStatus) -> OrderStatus | None:
@@ -78,6 +93,8 @@ def cancel_refusal(status: OrderStatus) -> str | None:
         return None
     if status in TERMINAL:
         return f"order is already {status.value}"
+    if status in AFTER_DELIVERY:
+        return f"order is {status.value}: it has been delivered; open a return instead"
     return f"order is {status.value}: it has left the warehouse and can no longer be cancelled"
 
 
@@ -90,4 +107,6 @@ def progress_rank(status: OrderStatus) -> int:
         return HAPPY_PATH.index(S.PACKED) * 2 + 1
     if status == S.BACKORDERED:
         return HAPPY_PATH.index(S.PAYMENT_AUTHORIZED) * 2 + 1
+    if status in AFTER_DELIVERY:
+        return HAPPY_PATH.index(S.DELIVERED) * 2 + (0 if status == S.DELIVERED else 1)
     return HAPPY_PATH.index(status) * 2

@@ -13,8 +13,16 @@ import typer
 from activities.db.migrate import upgrade
 from api.catalogue import parse_seed, seed_catalogue
 from workers import render
-from workers.cli_api import api, apikey_app
+from workers.cli_api import (
+    api,
+    apikey_app,
+    in_process_metrics_address,
+    issue_local_keys,
+    print_local_access,
+    serving_api,
+)
 from workers.cli_campaigns import campaign_app
+from workers.cli_carriers import carrier_app
 from workers.cli_common import (
     Json,
     JsonLogs,
@@ -23,7 +31,9 @@ from workers.cli_common import (
     run_command,
     serve_worker,
 )
+from workers.cli_notifications import notifications_app
 from workers.cli_orders import order_app
+from workers.cli_reports import report_app
 from workers.cli_stock import stock_app
 from workers.runtime import open_services
 
@@ -33,27 +43,36 @@ app.add_typer(order_app, name="order")
 app.add_typer(stock_app, name="stock")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(carrier_app, name="carrier")
+app.add_typer(notifications_app, name="notifications")
+app.add_typer(report_app, name="report")
 app.command("api")(api)
+ApiPort = Annotated[int | None, typer.Option(
+    "--api-port", help="Port of the HTTP API on 127.0.0.1 [default: FULFIL_API_PORT or 8000]")]
 
 
 @app.command()
-def dev(as_json: JsonLogs = False) -> None:
-    """Run everything locally: PostgreSQL, Temporal with its Web UI, migrations, a worker."""
+def dev(api_port: ApiPort = None, as_json: JsonLogs = False) -> None:
+    """Run everything locally: PostgreSQL, Temporal with its Web UI, migrations, a worker
+    and the HTTP API, with a fresh local API key of each role."""
     settings = command_settings(json_logs=as_json)
 
     async def main() -> None:
-        async with open_services(settings, start_server=True, migrate=True,
-                                 seed_demo=True) as services:
+        async with open_services(settings, start_server=True, migrate=True, seed_demo=True,
+                                 sdk_metrics=in_process_metrics_address(settings)) as services, \
+                serving_api(services, api_port or settings.api_port) as api_url:
             console.print(f"[bold]fulfil dev[/bold]  Temporal UI: {services.temporal_ui or '-'}"
                           f"  task queue: {settings.task_queue}  Ctrl-C stops everything")
+            print_local_access(console, api_url, await issue_local_keys(services.session_factory))
             await serve_worker(services)
 
     run_command(main)
 
 
 @app.command()
-def demo(as_json: Json = False) -> None:
-    """Bring the stack up, push a scripted set of orders through it, print a summary."""
+def demo(api_port: ApiPort = None, as_json: Json = False) -> None:
+    """Bring the stack up, push a scripted set of orders through it, print a summary; the
+    HTTP API answers while the demo runs."""
     from workers.demo import run_demo
 
     # The summary table is the demo's output; the declines and rejections it stages on
@@ -62,7 +81,13 @@ def demo(as_json: Json = False) -> None:
 
     async def main() -> bool:
         async with open_services(settings, start_server=True, migrate=True,
-                                 seed_demo="always") as services, services.worker():
+                                 seed_demo="always",
+                                 sdk_metrics=in_process_metrics_address(settings)) as services, \
+                services.worker(), services.outbox_relay().running(), \
+                serving_api(services, api_port or settings.api_port) as api_url:
+            if not as_json:
+                console.print(f"HTTP API: {api_url} (docs {api_url}/docs, metrics "
+                              f"{api_url}/metrics) while the demo runs")
             return await run_demo(services, console, as_json=as_json)
 
     if not run_command(main):
@@ -70,12 +95,20 @@ def demo(as_json: Json = False) -> None:
 
 
 @app.command()
-def worker(as_json: JsonLogs = False) -> None:
+def worker(
+        metrics_port: Annotated[int | None, typer.Option(
+            help="Serve the Temporal SDK's worker metrics for Prometheus on this port "
+                 "[default: FULFIL_METRICS_PORT, else none]")] = None,
+        metrics_host: Annotated[str, typer.Option(
+            help="Address the metrics port listens on.")] = "0.0.0.0",
+        as_json: JsonLogs = False) -> None:
     """Run a worker against the configured database and Temporal cluster."""
     settings = command_settings(json_logs=as_json)
+    port = metrics_port or settings.metrics_port
+    address = f"{metrics_host}:{port}" if port else None
 
     async def main() -> None:
-        async with open_services(settings) as services:
+        async with open_services(settings, sdk_metrics=address) as services:
             await serve_worker(services)
 
     run_command(main)

@@ -74,7 +74,7 @@ async def until_interrupted() -> None:
 
 
 async def serve_worker(services: Services) -> None:
-    async with services.worker():
+    async with services.worker(), services.outbox_relay().running():
         log.info("worker.started", task_queue=services.settings.task_queue,
                  namespace=services.settings.namespace)
         await until_interrupted()

@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from api.reports import parse_instant
 from workers import render
 from workers.cli_common import (
     Json,
@@ -16,8 +17,6 @@ from workers.cli_common import (
     run_command,
 )
 from workers.runtime import open_services
-from workflows.order_contract import WarehouseConfirmation, order_workflow_id
-from workflows.order_workflow import OrderWorkflow
 
 T = TypeVar("T")
 
@@ -61,14 +60,23 @@ def order_show(order_id: str, as_json: Json = False) -> None:
 @order_app.command("list")
 def order_list(status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
                customer: Annotated[str | None, typer.Option(help="Only this customer id.")] = None,
+               email: Annotated[str | None, typer.Option(
+                   help="Only this customer email (any case).")] = None,
+               since: Annotated[str | None, typer.Option(
+                   help="Placed at or after, ISO date or date-time (UTC unless zoned).")] = None,
+               until: Annotated[str | None, typer.Option(
+                   help="Placed before, ISO date or date-time.")] = None,
                limit: int = 50, as_json: Json = False) -> None:
     """List recent orders from the database record."""
     settings = command_settings()
 
     async def main() -> None:
+        placed_from = parse_instant(since, "--since") if since else None
+        placed_to = parse_instant(until, "--until") if until else None
         async with open_services(settings) as services:
             rows = await services.orders.list(status=status and status.upper(),
-                                              customer_id=customer, limit=limit)
+                                              customer_id=customer, limit=limit, email=email,
+                                              placed_from=placed_from, placed_to=placed_to)
         render.print_json([render.order_row_json(r) for r in rows]) if as_json else (
             render.print_orders(rows, console))
 
@@ -115,10 +123,9 @@ def _confirm(step: str, order_id: str, actor: str, warehouse: str) -> None:
 
     async def main() -> None:
         async with open_services(settings) as services:
-            handle = services.client.get_workflow_handle(order_workflow_id(order_id))
-            signal_method = (OrderWorkflow.confirm_pick if step == "pick"
-                             else OrderWorkflow.confirm_pack)
-            await handle.signal(signal_method, WarehouseConfirmation(actor, warehouse))
+            confirm = (services.orders.confirm_pick if step == "pick"
+                       else services.orders.confirm_pack)
+            await confirm(order_id, actor, warehouse)
         console.print(f"{step} confirmation sent for {order_id}"
                       + (f" from {warehouse}" if warehouse else ""))
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from activities.db.backorder_repository import BackorderRepository
+from activities.db.outbox_repository import OutboxRepository
 from api.orders import OrderService
 from api.stock import StockService
 from domain.status import TERMINAL, OrderStatus, progress_rank
@@ -21,6 +22,7 @@ from workers.runtime import Services
 from workflows.order_contract import OrderView
 
 WAIT_FOR_STATUS_S = 180.0
+WAIT_FOR_MESSAGES_S = 10.0
 Action = Callable[[OrderService, str], Awaitable[Any]]
 
 
@@ -146,9 +148,24 @@ async def run_demo(services: Services, console: Console, *, as_json: bool = Fals
                           for s, v in zip(SCENARIOS, views, strict=True)], default=str))
     else:
         _print_summary(console, views, time.monotonic() - started)
+        await _print_messages(services, console, ids)
     if services.temporal_ui and not as_json:
         console.print(f"Temporal UI: {services.temporal_ui} (run `fulfil dev` to keep it up)")
     return all(v.status == s.expect for v, s in zip(views, SCENARIOS, strict=True))
+
+
+async def _print_messages(services: Services, console: Console, ids: list[str]) -> None:
+    """Lets the outbox relay catch up with the last events, then counts the customer messages."""
+    relay, deadline = services.outbox_relay(), time.monotonic() + WAIT_FOR_MESSAGES_S
+    while True:
+        await relay.run_once()
+        async with services.session_factory() as session:
+            counts = await OutboxRepository(session).count_by_status(ids)
+        if counts["pending"] == 0 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.25)
+    console.print(f"customer messages: {counts['sent']} sent, {counts['pending']} waiting, "
+                  f"{counts['failed']} failed (fulfil notifications list --order {ids[0]})")
 
 
 def _print_summary(console: Console, views: list[OrderView], seconds: float) -> None:

@@ -12,6 +12,7 @@ import temporalio.workflow
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
+    PrometheusConfig,
     Runtime,
     TelemetryConfig,
     TelemetryFilter,
@@ -55,10 +56,14 @@ def configure_logging(log_format: str = "console", level: int = logging.INFO) ->
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def temporal_runtime() -> Runtime:
-    """A Temporal runtime whose Rust core logs through the same structlog pipeline."""
+def temporal_runtime(metrics_address: str | None = None) -> Runtime:
+    """A Temporal runtime whose Rust core logs through the same structlog pipeline and, given
+    `host:port`, serves the SDK's worker and client metrics there for Prometheus."""
     forwarding = LogForwardingConfig(logger=logging.getLogger("temporalio.core"),
                                      append_log_fields_to_message=False)
     logging_config = LoggingConfig(filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
                                    forwarding=forwarding)
-    return Runtime(telemetry=TelemetryConfig(logging=logging_config))
+    # Metrics can only be configured when the runtime is created, so the address comes in here.
+    metrics = (PrometheusConfig(bind_address=metrics_address, durations_as_seconds=True)
+               if metrics_address else None)
+    return Runtime(telemetry=TelemetryConfig(logging=logging_config, metrics=metrics))

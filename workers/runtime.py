@@ -16,6 +16,8 @@ from activities.carriers.simulator import simulated_carriers
 from activities.db.catalogue_repository import CatalogueRepository
 from activities.db.engine import SessionFactory, build_engine, build_session_factory
 from activities.db.migrate import upgrade
+from activities.notifications.outbox_relay import OutboxRelay
+from activities.notifications.simulator import SimulatedNotifier
 from activities.payments.simulator import SimulatedGateway
 from api.catalogue import parse_seed, seed_catalogue
 from api.orders import OrderService
@@ -37,6 +39,7 @@ class Services:
     session_factory: SessionFactory
     temporal: Client | None
     temporal_ui: str | None
+    sdk_metrics_url: str | None = None  # this process's Temporal runtime serves its metrics here
 
     @property
     def client(self) -> Client:
@@ -61,6 +64,12 @@ class Services:
         activities = build_activities(self.session_factory, gateway, carriers)  # type: ignore[arg-type]
         return build_worker(self.client, self.settings.task_queue, activities, **options)
 
+    def outbox_relay(self) -> OutboxRelay:
+        """Sends the customer messages the workers' timeline events queue in the outbox."""
+        notifier = SimulatedNotifier(self.session_factory,
+                                     latency_ms=self.settings.notify_latency_ms)
+        return OutboxRelay(self.session_factory, notifier)
+
 
 async def database_url(settings: Settings, stack: AsyncExitStack) -> str:
     """The configured database, or the embedded one under the data directory."""
@@ -72,10 +81,12 @@ async def database_url(settings: Settings, stack: AsyncExitStack) -> str:
     return embedded.url
 
 
-async def temporal_client(settings: Settings, stack: AsyncExitStack, *,
-                          start_server: bool) -> tuple[Client, str | None]:
+async def temporal_client(settings: Settings, stack: AsyncExitStack, *, start_server: bool,
+                          metrics_address: str | None = None) -> tuple[Client, str | None]:
     """Connects to the configured cluster, or starts (or joins) a local dev server."""
-    runtime = temporal_runtime()
+    runtime = temporal_runtime(metrics_address)
+    if metrics_address:
+        log.info("temporal.metrics_serving", address=metrics_address)
     if settings.temporal_address:
         return await Client.connect(settings.temporal_address, namespace=settings.namespace,
                                     runtime=runtime), None
@@ -95,9 +106,11 @@ async def temporal_client(settings: Settings, stack: AsyncExitStack, *,
 @asynccontextmanager
 async def open_services(settings: Settings, *, start_server: bool = False,
                         migrate: bool = False, seed_demo: bool | str = False,
-                        temporal: bool | str = True) -> AsyncIterator[Services]:
+                        temporal: bool | str = True,
+                        sdk_metrics: str | None = None) -> AsyncIterator[Services]:
     """`temporal=False` opens the database alone, for commands that never talk to Temporal;
-    `temporal="if-reachable"` connects when it can and goes on without it otherwise."""
+    `temporal="if-reachable"` connects when it can and goes on without it otherwise;
+    `sdk_metrics="host:port"` serves the Temporal SDK's metrics there."""
     async with AsyncExitStack() as stack:
         url = await database_url(settings, stack)
         if migrate:
@@ -110,12 +123,20 @@ async def open_services(settings: Settings, *, start_server: bool = False,
         client, ui = None, None
         if temporal:
             try:
-                client, ui = await temporal_client(settings, stack, start_server=start_server)
+                client, ui = await temporal_client(settings, stack, start_server=start_server,
+                                                   metrics_address=sdk_metrics)
             except RuntimeError as error:
                 if temporal != "if-reachable":
                     raise
                 log.warning("temporal.unreachable", error=str(error))
-        yield Services(settings, url, session_factory, client, ui)
+        yield Services(settings, url, session_factory, client, ui,
+                       scrape_url(sdk_metrics) if client and sdk_metrics else None)
+
+
+def scrape_url(metrics_address: str) -> str:
+    """The URL this process reads its own runtime's metrics from, bound at `host:port`."""
+    host, _, port = metrics_address.rpartition(":")
+    return f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}/metrics"
 
 
 async def seed_demo_catalogue(session_factory: SessionFactory, *, always: bool) -> None:

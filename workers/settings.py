@@ -19,6 +19,8 @@ PROFILES: dict[str, dict[str, str]] = {
             "backorder_deadline": "5m"},
 }
 ALLOCATION_STRATEGIES = ("single-warehouse-first", "priority", "nearest")
+# The simulated carriers' webhook secrets in dev; production names its own (no default there).
+DEV_CARRIER_WEBHOOK_SECRETS = "sim-standard=whsec_dev_sim_standard,sim-express=whsec_dev_sim_express"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,12 @@ class Settings:
     ui_port: int = 8233
     payment_latency_ms: int = 40
     carrier_latency_ms: int = 60
+    # carrier code -> the secret its tracking webhooks are signed with
+    carrier_webhook_secrets: dict[str, str] = field(
+        default_factory=lambda: parse_secrets(DEV_CARRIER_WEBHOOK_SECRETS))
+    api_port: int = 8000  # where `fulfil dev` and `fulfil demo` serve the HTTP API
+    metrics_port: int | None = None  # where a worker serves the Temporal SDK's metrics
+    notify_latency_ms: int = 30
 
 
 def timings_for(profile: str, env: Mapping[str, str]) -> OrderTimings:
@@ -54,6 +62,18 @@ def timings_for(profile: str, env: Mapping[str, str]) -> OrderTimings:
                          f"{', '.join(ALLOCATION_STRATEGIES)}, got {strategy!r}")
     return OrderTimings(return_window, seconds("warehouse_autoconfirm"), poll, deadline,
                         strategy)
+
+
+def parse_secrets(raw: str) -> dict[str, str]:
+    """`carrier=secret,carrier=secret` as a mapping; an empty text is no carriers."""
+    secrets: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in raw.split(","))):
+        carrier, _, secret = pair.partition("=")
+        if not carrier.strip() or not secret.strip():
+            raise ValueError(f"FULFIL_CARRIER_WEBHOOK_SECRETS: expected carrier=secret, "
+                             f"got {pair.split('=')[0]!r}=…")
+        secrets[carrier.strip()] = secret.strip()
+    return secrets
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -78,4 +98,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ui_port=int(env.get("FULFIL_UI_PORT", "8233")),
         payment_latency_ms=int(env.get("FULFIL_PAYMENT_LATENCY_MS", "40")),
         carrier_latency_ms=int(env.get("FULFIL_CARRIER_LATENCY_MS", "60")),
+        carrier_webhook_secrets=parse_secrets(env.get(
+            "FULFIL_CARRIER_WEBHOOK_SECRETS",
+            DEV_CARRIER_WEBHOOK_SECRETS if profile == "dev" else "")),
+        api_port=int(env.get("FULFIL_API_PORT", "8000")),
+        metrics_port=int(env["FULFIL_METRICS_PORT"]) if env.get("FULFIL_METRICS_PORT") else None,
+        notify_latency_ms=int(env.get("FULFIL_NOTIFY_LATENCY_MS", "30")),
     )

@@ -35,13 +35,15 @@ DATABASE = "fulfil"
 
 # The search attributes the order workflow keeps current, by their Temporal type names.
 _TYPE_NAMES = {SearchAttributeIndexedValueType.KEYWORD: "Keyword",
-               SearchAttributeIndexedValueType.INT: "Int"}
+               SearchAttributeIndexedValueType.INT: "Int",
+               SearchAttributeIndexedValueType.BOOL: "Bool"}
 SEARCH_ATTRIBUTES: dict[str, str] = {
     key.name: _TYPE_NAMES[key.indexed_value_type] for key in order_contract.SEARCH_ATTRIBUTES
 }
 _INDEXED_TYPES = {
     "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
 }
 
 DEV_SERVER_STARTUP_TIMEOUT_S = 60.0

@@ -17,7 +17,9 @@ from activities.db.engine import SessionFactory
 from activities.payments.activities import PaymentActivities
 from activities.payments.gateway import PaymentGateway
 from activities.records import RecordActivities
+from activities.returns import ReturnActivities
 from activities.stock import StockActivities
+from activities.surveys import SurveyActivities
 from workers.interceptors import LoggingInterceptor
 from workflows.baseline import BaselineWorkflow, noop
 from workflows.campaign_workflow import CampaignWorkflow
@@ -39,14 +41,21 @@ def build_activities(session_factory: SessionFactory, gateway: PaymentGateway,
     shipping = ShippingActivities(carriers, session_factory)
     campaigns = CampaignActivities(session_factory)
     backorders = BackorderActivities(session_factory)
+    returns = ReturnActivities(session_factory)
+    surveys = SurveyActivities(session_factory)
     return [
         records.record_order, records.record_event, records.record_shipment_status,
-        stock.reserve_stock, stock.release_stock, stock.ship_stock,
+        records.record_sla_breach,
+        stock.reserve_stock, stock.release_stock, stock.ship_stock, stock.restock_parcel,
         payments.authorize_payment, payments.capture_payment, payments.void_payment,
         payments.refund_payment,
         shipping.create_shipment, shipping.cancel_shipment, shipping.poll_tracking,
+        shipping.create_return_label, shipping.track_return, shipping.file_claim,
         campaigns.end_campaign,
         backorders.register_backorder, backorders.backorder_state, backorders.give_up_backorder,
+        returns.open_return, returns.attach_return_label, returns.mark_return_reception,
+        returns.receive_return, returns.settle_return,
+        surveys.open_survey, surveys.record_rating, surveys.expire_survey,
         noop,
     ]
 

@@ -10,6 +10,7 @@ from temporalio.common import SearchAttributeKey
 
 from domain.money import Money
 from domain.order import PricedOrder
+from domain.returns import ReturnLine
 
 DEFAULT_TASK_QUEUE = "orders"
 WORKFLOW_ID_PREFIX = "order-"
@@ -18,7 +19,9 @@ ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
 ORDER_TOTAL = SearchAttributeKey.for_int("OrderTotal")
 CARRIER = SearchAttributeKey.for_keyword("Carrier")
-SEARCH_ATTRIBUTES = (ORDER_STATUS, CUSTOMER_ID, ORDER_TOTAL, CARRIER)
+# Set once the order broke its shipping method's promise: `ShippingLate = true` in the UI.
+SHIPPING_LATE = SearchAttributeKey.for_bool("ShippingLate")
+SEARCH_ATTRIBUTES = (ORDER_STATUS, CUSTOMER_ID, ORDER_TOTAL, CARRIER, SHIPPING_LATE)
 
 # Memo key under which the starter stores the checkout fingerprint, so a second placement
 # of the same order id can be told apart from a different order reusing the id.
@@ -38,6 +41,10 @@ class OrderTimings:
     tracking_poll_s: int
     backorder_deadline_s: int = 14 * 86400  # how long a backordered order waits for stock
     allocation_strategy: str = "single-warehouse-first"
+    survey_after_s: int = 3 * 86400  # delivery -> satisfaction survey
+    survey_open_s: int = 14 * 86400  # how long the survey accepts a rating
+    # After the window closes, how long a return whose parcel was never sent stays open.
+    return_grace_s: int = 14 * 86400
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,57 @@ class CarrierEvent:
 
 
 @dataclass(frozen=True)
+class DeliveryDecision:
+    """Support's answer to a parcel returned to sender or lost: send it again, or refund."""
+
+    tracking_number: str
+    action: str  # reship | refund
+    actor: str = "support"
+
+
+@dataclass(frozen=True)
+class ReturnRequest:
+    lines: list[ReturnLine]
+    reason: str  # a domain.returns.ReturnReason
+    comment: str = ""
+    resolution: str = "refund"  # refund | exchange
+    actor: str = "support"
+
+
+@dataclass(frozen=True)
+class InspectedLine:
+    sku: str
+    resellable: int = 0
+    damaged: int = 0
+
+
+@dataclass(frozen=True)
+class ReturnReceipt:
+    """The warehouse opened the returned parcel: what came back, in what condition."""
+
+    rma: str
+    lines: list[InspectedLine]
+    actor: str = "warehouse"
+
+
+@dataclass(frozen=True)
+class ReturnDecision:
+    """Support accepts a return held for review, or rejects a return with the reason."""
+
+    rma: str
+    accept: bool
+    reason: str = ""
+    actor: str = "support"
+
+
+@dataclass(frozen=True)
+class Rating:
+    rating: int
+    comment: str = ""
+    actor: str = "customer"
+
+
+@dataclass(frozen=True)
 class TimelineEvent:
     seq: int
     at: datetime
@@ -109,6 +167,34 @@ class ShipmentView:
     status: str
     warehouse: str = ""
     lines: list[ShipmentLine] = field(default_factory=list)
+    purpose: str = "outbound"  # outbound | replacement
+    awaiting_decision: bool = False  # returned to sender or lost: support decides
+    claim: str = ""  # the claim filed against the carrier for a lost parcel
+
+
+@dataclass(frozen=True)
+class ReturnView:
+    rma: str
+    reason: str
+    comment: str
+    resolution: str
+    lines: list[ReturnLine]
+    reception: str
+    acceptance: str
+    rejection_reason: str = ""
+    carrier: str = ""
+    tracking_number: str = ""
+    label_url: str = ""
+    refunded: Money | None = None
+
+
+@dataclass(frozen=True)
+class SurveyView:
+    status: str  # open | answered | expired
+    sent_at: datetime
+    expires_at: datetime
+    rating: int | None = None
+    comment: str = ""
 
 
 @dataclass
@@ -122,6 +208,9 @@ class OrderView:
     timeline: list[TimelineEvent] = field(default_factory=list)
     failure: str = ""
     backorders: list[BackorderView] = field(default_factory=list)
+    returns: list[ReturnView] = field(default_factory=list)
+    survey: SurveyView | None = None
+    sla_breaches: list[str] = field(default_factory=list)  # ship | delivery
 
 
 @dataclass(frozen=True)

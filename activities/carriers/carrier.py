@@ -1,5 +1,5 @@
-"""What fulfil needs from a carrier. Creating a shipment carries an idempotency key: a
-repeated key returns the first shipment instead of printing a second label."""
+"""What fulfil needs from a carrier. Creating a shipment or a return label carries an
+idempotency key: a repeated key returns the first label instead of printing a second one."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ class CreatedShipment:
 
 @dataclass(frozen=True)
 class TrackingEvent:
-    code: str  # label_created | picked_up | in_transit | out_for_delivery | delivered
+    # label_created | picked_up | in_transit | out_for_delivery | delivered, or an exception:
+    # delivery_failed | returned_to_sender | lost (domain/tracking.py)
+    code: str
     at: datetime  # UTC, the carrier's time
     location: str
     description: str
@@ -60,6 +62,13 @@ class Carrier(Protocol):
     async def create_shipment(
         self, *, idempotency_key: str, order_id: str, address: Address, parcels: list[Parcel]
     ) -> CreatedShipment: ...
+
+    async def create_return_label(
+        self, *, idempotency_key: str, order_id: str, rma: str, sender: Address,
+        parcels: list[Parcel]
+    ) -> CreatedShipment:
+        """A prepaid label the customer sticks on the parcel that goes back to the warehouse."""
+        ...
 
     async def cancel_shipment(self, *, tracking_number: str) -> None: ...
 

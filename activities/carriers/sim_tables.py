@@ -27,6 +27,10 @@ class CarriersimShipmentRow(Base):
     address: Mapped[dict[str, Any]] = mapped_column(JSON)
     parcels: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     label_url: Mapped[str]
+    # outbound: to the customer at `address`; return: from the customer at `address` back
+    # to the merchant's warehouse, for the return authorisation `rma`.
+    kind: Mapped[str] = mapped_column(String(16), default="outbound", server_default="outbound")
+    rma: Mapped[str] = mapped_column(default="", server_default="")
     step: Mapped[int] = mapped_column(default=0)
     cancelled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

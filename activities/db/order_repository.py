@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activities.db.aftercare_tables import CarrierClaimRow, ReturnRow
 from activities.db.base import utcnow
+from activities.db.outbox_repository import OutboxRepository
 from activities.db.tables import (
     OrderEventRow,
     OrderLineRow,
@@ -18,6 +21,7 @@ from activities.db.tables import (
     ShipmentRow,
 )
 from domain.order import PricedOrder
+from domain.tracking import TrackingCode, is_exception
 
 
 class OrderRepository:
@@ -55,6 +59,8 @@ class OrderRepository:
         ).on_conflict_do_nothing().returning(OrderEventRow.id))
         if inserted is None:
             return False
+        # The transactional outbox: the customer's message commits with its event, or neither.
+        await OutboxRepository(self.session).add_for_event(order_id, seq, kind, detail)
         # Events may be written out of order after a retry: only a later seq moves the status.
         latest = await self.session.scalar(
             select(OrderEventRow.seq).where(OrderEventRow.order_id == order_id)
@@ -69,12 +75,30 @@ class OrderRepository:
         return await self.session.get(OrderRow, order_id)
 
     async def search(self, *, status: str | None = None, customer_id: str | None = None,
-                   limit: int = 50) -> list[OrderRow]:
-        query = select(OrderRow).order_by(OrderRow.placed_at.desc()).limit(limit)
+                     order_id: str | None = None, email: str | None = None,
+                     placed_from: datetime | None = None, placed_to: datetime | None = None,
+                     after: tuple[datetime, str] | None = None,
+                     limit: int = 50) -> list[OrderRow]:
+        """Orders matching every filter given, newest first; `placed_to` is exclusive and
+        `after` is the (placed_at, order_id) of the last row of the previous page."""
+        query = (select(OrderRow).order_by(OrderRow.placed_at.desc(), OrderRow.order_id.desc())
+                 .limit(limit))
         if status:
             query = query.where(OrderRow.status == status)
         if customer_id:
             query = query.where(OrderRow.customer_id == customer_id)
+        if order_id:
+            query = query.where(OrderRow.order_id == order_id)
+        if email:  # addresses are matched as people type them, whatever the case
+            query = query.where(func.lower(OrderRow.customer_email) == email.lower())
+        if placed_from:
+            query = query.where(OrderRow.placed_at >= placed_from)
+        if placed_to:
+            query = query.where(OrderRow.placed_at < placed_to)
+        if after:
+            at, last_id = after
+            query = query.where((OrderRow.placed_at < at)
+                                | ((OrderRow.placed_at == at) & (OrderRow.order_id < last_id)))
         return list((await self.session.scalars(query)).all())
 
     async def events(self, order_id: str) -> list[OrderEventRow]:
@@ -105,16 +129,81 @@ class ShipmentRepository:
         self.session = session
 
     async def record(self, *, key: str, order_id: str, carrier: str, tracking_number: str,
-                     label_url: str) -> None:
+                     label_url: str, warehouse: str = "", purpose: str = "outbound",
+                     shipped_at: datetime | None = None) -> None:
         await self.session.execute(insert(ShipmentRow).values(
             idempotency_key=key, order_id=order_id, carrier=carrier,
             tracking_number=tracking_number, label_url=label_url, status="created",
+            warehouse=warehouse, purpose=purpose, shipped_at=shipped_at,
         ).on_conflict_do_nothing(index_elements=[ShipmentRow.idempotency_key]))
 
     async def set_status(self, tracking_number: str, status: str) -> None:
         await self.session.execute(
             update(ShipmentRow).where(ShipmentRow.tracking_number == tracking_number)
             .values(status=status, updated_at=utcnow()))
+
+    async def record_scan(self, tracking_number: str, code: str, at: datetime) -> None:
+        """Moves the shipment to one pushed scan. An exception scan counts once: a repeated
+        delivery of it finds the shipment already in that status."""
+        row = ShipmentRow
+        values: dict[str, Any] = {"status": code, "updated_at": utcnow()}
+        if code == TrackingCode.DELIVERED:
+            values["delivered_at"] = func.coalesce(row.delivered_at, at)
+        if is_exception(code):
+            values["exception"] = code
+            values["exception_count"] = row.exception_count + case(
+                (row.status == code, 0), else_=1)
+        await self.session.execute(
+            update(row).where(row.tracking_number == tracking_number).values(values))
+
+    async def record_scans(self, tracking_number: str, scans: list[tuple[str, datetime]]) -> None:
+        """Brings the shipment up to the carrier's full list of scans (code, carrier's time):
+        the list is the truth, so a repeated poll changes nothing."""
+        if not scans:
+            return
+        row = ShipmentRow
+        values: dict[str, Any] = {"status": scans[-1][0], "updated_at": utcnow()}
+        delivered = [at for code, at in scans if code == TrackingCode.DELIVERED]
+        if delivered:
+            values["delivered_at"] = func.coalesce(row.delivered_at, delivered[0])
+        exceptions = [code for code, _ in scans if is_exception(code)]
+        if exceptions:
+            values["exception"] = exceptions[-1]
+            # Pushed scans may have counted some already: never count down.
+            values["exception_count"] = func.greatest(row.exception_count, len(exceptions))
+        await self.session.execute(
+            update(row).where(row.tracking_number == tracking_number).values(values))
+
+    async def find_parcel(self, tracking_number: str) -> tuple[str, str] | None:
+        """(order id, carrier) of a parcel: one we shipped, or a customer's return parcel."""
+        shipped = (await self.session.execute(
+            select(ShipmentRow.order_id, ShipmentRow.carrier)
+            .where(ShipmentRow.tracking_number == tracking_number))).first()
+        if shipped is None:
+            shipped = (await self.session.execute(
+                select(ReturnRow.order_id, ReturnRow.carrier)
+                .where(ReturnRow.tracking_number == tracking_number).limit(1))).first()
+        return None if shipped is None else (shipped[0], shipped[1])
+
+    async def file_claim(self, *, order_id: str, carrier: str, tracking_number: str,
+                         reason: str, amount: int, currency: str) -> tuple[int, bool]:
+        """Files one claim per parcel: (claim id, True when this call filed it)."""
+        filed = await self.session.scalar(insert(CarrierClaimRow).values(
+            order_id=order_id, carrier=carrier, tracking_number=tracking_number, reason=reason,
+            amount=amount, currency=currency, status="filed", filed_at=utcnow(),
+        ).on_conflict_do_nothing(index_elements=[CarrierClaimRow.tracking_number])
+            .returning(CarrierClaimRow.id))
+        if filed is not None:
+            return filed, True
+        existing = await self.session.scalar(select(CarrierClaimRow.id).where(
+            CarrierClaimRow.tracking_number == tracking_number))
+        assert existing is not None
+        return existing, False
+
+    async def claims_for(self, order_id: str) -> list[CarrierClaimRow]:
+        return list((await self.session.scalars(
+            select(CarrierClaimRow).where(CarrierClaimRow.order_id == order_id)
+            .order_by(CarrierClaimRow.id))).all())
 
     async def for_order(self, order_id: str) -> list[ShipmentRow]:
         return list((await self.session.scalars(

@@ -154,6 +154,13 @@ class StockRepository:
         held = [a for a, line in zip(allocations, lines, strict=True) if line.status == "held"]
         return Reservation(row.idempotency_key, row.order_id, row.status, allocations, held)
 
+    async def claim_key(self, key: str, order_id: str, status: str) -> bool:
+        """Records a one-off stock change under `key`; False when it was already recorded."""
+        claimed = await self.session.scalar(
+            insert(ReservationRow).values(idempotency_key=key, order_id=order_id, status=status)
+            .on_conflict_do_nothing().returning(ReservationRow.id))
+        return claimed is not None
+
     async def tombstone(self, key: str, order_id: str) -> None:
         """Marks a key released before anything was held under it."""
         self.session.add(ReservationRow(idempotency_key=key, order_id=order_id, status="released"))
@@ -214,16 +221,18 @@ class StockRepository:
                 await self._resolve_alerts(after)
 
     async def receive(self, sku: str, warehouse: str, quantity: int, reference: str = "",
-                      actor: str = "system", *, reason: str = "receipt") -> StockLevel:
+                      actor: str = "system", *, reason: str = "receipt", kind: str = "receipt",
+                      order_id: str | None = None) -> StockLevel:
         """Books units into a warehouse; a receipt against an expected delivery (same SKU,
-        warehouse and reference) marks that delivery received."""
+        warehouse and reference) marks that delivery received. Units a customer sent back
+        are booked with kind "return" and the order they came from."""
         check_receipt(quantity)
         await self._ensure_level(sku, warehouse)
         async with self.watch([(sku, warehouse)]):
             await self.move(Allocation(sku, warehouse, quantity), on_hand=quantity, reserved=0,
-                            kind="receipt", order_id=None,
+                            kind=kind, order_id=order_id,
                             reason=_cause(reason, reference, actor))
-            if reference:
+            if reference and kind == "receipt":
                 await self.session.execute(
                     update(IncomingStockRow)
                     .where(IncomingStockRow.sku == sku, IncomingStockRow.warehouse == warehouse,
@@ -231,6 +240,18 @@ class StockRepository:
                            IncomingStockRow.status == "expected")
                     .values(status="received"))
         return await self._level_of(sku, warehouse)
+
+    async def write_off(self, sku: str, warehouse: str, quantity: int, reference: str = "",
+                        actor: str = "system", *, reason: str, order_id: str | None = None
+                        ) -> None:
+        """Records units that never (re-)enter stock, such as goods returned damaged: a
+        movement that moves nothing, kept as the audit trail of where they went."""
+        check_receipt(quantity)
+        await self._ensure_level(sku, warehouse)
+        async with self.watch([(sku, warehouse)]):
+            await self.move(Allocation(sku, warehouse, quantity), on_hand=0, reserved=0,
+                            kind="write_off", order_id=order_id,
+                            reason=_cause(f"{quantity} {reason}", reference, actor))
 
     async def adjust(self, sku: str, warehouse: str, *, delta: int | None = None,
                      counted: int | None = None, reason: str, actor: str = "system"

@@ -1,4 +1,4 @@
-"""Errors as RFC 9457 problem details (`application/problem+json`), with the offending field
+"""Errors as RFC 9457 problem details (`application/problem+json`), with every offending field
 named for validation errors, and nothing of the traceback for unexpected ones."""
 
 from __future__ import annotations
@@ -10,13 +10,57 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from api.checkout import field_errors
 from api.orders import DuplicateOrder, OrderNotFound
 from domain.errors import ActionRefused, DomainError, InvalidOrder
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger(__name__)
+
+
+class ProblemField(BaseModel):
+    field: str = Field(examples=["lines[0].quantity"])
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem; `errors` lists every bad field of a 422."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemField] = Field(default_factory=list)
+
+
+class UnknownResource(Exception):
+    """A resource a request names that does not exist (a SKU, a warehouse): 404."""
+
+    def __init__(self, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.title = title
+
+
+_WHY = {
+    401: "No API key, or an unknown or revoked one.",
+    403: "The key's role lacks the right.",
+    404: "No such order.",
+    409: "The order's state refuses the action, with the reason.",
+    422: "Bad input: every offending field with its path in `errors`.",
+}
+
+
+def problem_responses(*statuses: int, why: Mapping[int, str] | None = None
+                      ) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these refusals, as problem+json; `why` rewords descriptions."""
+    described = {**_WHY, **(why or {})}
+    return {status: {
+        "description": described[status],
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    } for status in statuses}
 
 
 class InvalidField(Exception):
@@ -53,14 +97,21 @@ def field_path(location: tuple[int | str, ...] | list[int | str]) -> str:
 
 
 async def _invalid_order(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, InvalidOrder | InvalidField)
+    if isinstance(error, InvalidOrder):
+        return invalid([{"field": e.field, "message": e.message} for e in field_errors(error)])
+    assert isinstance(error, InvalidField)
     return invalid([{"field": error.field, "message": error.message}])
+
+
+def _validation_error(error: Mapping[str, Any]) -> dict[str, str]:
+    if error["type"] == "json_invalid":  # located at a character offset, not a field
+        return {"field": "body", "message": f"malformed JSON: {error['ctx']['error']}"}
+    return {"field": field_path(error["loc"]), "message": error["msg"]}
 
 
 async def _request_validation(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    return invalid([{"field": field_path(e["loc"]), "message": e["msg"]}
-                    for e in error.errors()])
+    return invalid([_validation_error(e) for e in error.errors()])
 
 
 async def _duplicate(request: Request, error: Exception) -> JSONResponse:
@@ -73,6 +124,11 @@ async def _refused(request: Request, error: Exception) -> JSONResponse:
 
 async def _not_found(request: Request, error: Exception) -> JSONResponse:
     return problem(404, "Order not found", str(error), type_="/problems/order-not-found")
+
+
+async def _unknown(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, UnknownResource)
+    return problem(404, error.title, str(error), type_="/problems/not-found")
 
 
 async def _business_rule(request: Request, error: Exception) -> JSONResponse:
@@ -100,6 +156,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DuplicateOrder, _duplicate)  # the most specific class wins
     app.add_exception_handler(ActionRefused, _refused)
     app.add_exception_handler(OrderNotFound, _not_found)
+    app.add_exception_handler(UnknownResource, _unknown)
     app.add_exception_handler(DomainError, _business_rule)  # any other business refusal
     app.add_exception_handler(HTTPException, _http)
     # Starlette answers with this handler, then re-raises so the server logs the error too.

@@ -176,3 +176,101 @@ async def test_transient_failures_happen_before_the_carrier_does_anything(
         await ship(unreliable)
 
     assert await simulated_carriers(db, latency_ms=0)["sim-standard"].shipments_for("order-1") == []
+
+
+# -- exceptions and return labels -----------------------------------------------------------
+
+def at(postal_code: str) -> Address:
+    return Address(name="Ada Lovelace", line1="1 Analytical Way", city="Berlin",
+                   postal_code=postal_code, country="DE")
+
+
+async def polled_to_the_end(carrier: SimulatedCarrier, tracking_number: str) -> list[str]:
+    """Polls until the parcel stops moving; the codes of every scan it had."""
+    seen: list[str] = []
+    for _ in range(12):
+        codes = [event.code for event in await carrier.track(tracking_number=tracking_number)]
+        if codes == seen:
+            return codes
+        seen = codes
+    raise AssertionError(f"{tracking_number} never stopped moving: {seen}")
+
+
+async def send_back(carrier: SimulatedCarrier, *, key: str = "order-1:return:RMA-1",
+                    sender: Address = HOME) -> CreatedShipment:
+    return await carrier.create_return_label(
+        idempotency_key=key, order_id="order-1", rma="RMA-1", sender=sender,
+        parcels=[Parcel("SKU-1", 1)])
+
+
+async def test_a_failed_first_attempt_is_delivered_on_the_second(
+    carrier: SimulatedCarrier,
+) -> None:
+    shipment = await ship(carrier, address=at("99001"))
+
+    codes = await polled_to_the_end(carrier, shipment.tracking_number)
+
+    assert codes == [*JOURNEY[:4], "delivery_failed", "out_for_delivery", "delivered"]
+
+
+async def test_a_parcel_nobody_takes_is_returned_to_the_sender_for_good(
+    carrier: SimulatedCarrier,
+) -> None:
+    shipment = await ship(carrier, address=at("99002"))
+
+    codes = await polled_to_the_end(carrier, shipment.tracking_number)
+
+    assert codes == [*JOURNEY[:4], "delivery_failed", "returned_to_sender"]
+    [state] = await carrier.shipments_for("order-1")
+    assert state.status == "returned_to_sender"
+
+
+async def test_a_lost_parcel_ends_lost_after_transit(carrier: SimulatedCarrier) -> None:
+    shipment = await ship(carrier, address=at("99003"))
+
+    codes = await polled_to_the_end(carrier, shipment.tracking_number)
+
+    assert codes == [*JOURNEY[:3], "lost"]
+    events = await carrier.track(tracking_number=shipment.tracking_number)
+    assert events[-1].description == "Parcel cannot be found and is declared lost"
+
+
+async def test_a_return_label_travels_from_the_customer_to_the_warehouse(
+    carrier: SimulatedCarrier,
+) -> None:
+    label = await send_back(carrier)
+
+    codes = await polled_to_the_end(carrier, label.tracking_number)
+
+    assert codes == ["label_created", "in_transit", "delivered"]
+    assert label.carrier == "sim-standard"
+    assert label.label_url == f"https://labels.sim-standard.example/{label.tracking_number}.pdf"
+    [state] = await carrier.shipments_for("order-1")
+    assert (state.kind, state.rma, state.status) == ("return", "RMA-1", "delivered")
+
+
+async def test_a_repeated_return_label_key_returns_the_first_label(
+    carrier: SimulatedCarrier,
+) -> None:
+    labels = await asyncio.gather(*(send_back(carrier) for _ in range(3)))
+    outbound = await ship(carrier)
+
+    assert len(set(labels)) == 1
+    assert labels[0].tracking_number != outbound.tracking_number
+    assert sorted(s.kind for s in await carrier.shipments_for("order-1")) == ["outbound", "return"]
+
+
+async def test_a_return_parcel_sent_from_99003_is_lost(carrier: SimulatedCarrier) -> None:
+    label = await send_back(carrier, sender=at("99003"))
+
+    assert await polled_to_the_end(carrier, label.tracking_number) == [
+        "label_created", "in_transit", "lost"]
+
+
+async def test_a_return_label_for_an_address_the_carrier_refuses_is_not_printed(
+    carrier: SimulatedCarrier,
+) -> None:
+    with pytest.raises(AddressRejected):
+        await send_back(carrier, sender=at("00000"))
+
+    assert await carrier.shipments_for("order-1") == []

@@ -7,13 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.db.catalogue_repository import CatalogueRepository
 from activities.db.engine import SessionFactory
 from activities.db.order_repository import OrderRepository
 from activities.db.tables import OrderLineRow
-from activities.records import RecordActivities, RecordEventInput, RecordOrderInput
+from activities.records import (
+    RecordActivities,
+    RecordEventInput,
+    RecordOrderInput,
+    SlaBreachInput,
+)
 from api.checkout import parse_checkout
 from domain.catalogue import price_order
 from domain.order import PricedOrder
@@ -109,3 +115,32 @@ async def test_events_of_one_order_never_touch_another_orders_status(
         count = await session.scalar(select(func.count()).select_from(OrderLineRow))
     assert row is not None and row.status == "PLACED"
     assert count == 2
+
+
+async def test_a_broken_shipping_promise_flags_the_order_once_per_kind(
+    db: SessionFactory, records: RecordActivities, order: PricedOrder,
+    activity_env: ActivityEnvironment,
+) -> None:
+    await record_order(activity_env, records, order)
+
+    await activity_env.run(records.record_sla_breach, SlaBreachInput(order.order_id, "ship"))
+    await activity_env.run(records.record_sla_breach, SlaBreachInput(order.order_id, "ship"))
+    async with db() as session:
+        row = await OrderRepository(session).get(order.order_id)
+    assert row is not None
+    assert (row.ship_sla_breached, row.delivery_sla_breached) == (True, False)
+
+    await activity_env.run(records.record_sla_breach, SlaBreachInput(order.order_id, "delivery"))
+    async with db() as session:
+        row = await OrderRepository(session).get(order.order_id)
+    assert row is not None
+    assert (row.ship_sla_breached, row.delivery_sla_breached) == (True, True)
+
+
+async def test_an_unknown_kind_of_sla_breach_fails_for_good(
+    records: RecordActivities, order: PricedOrder, activity_env: ActivityEnvironment,
+) -> None:
+    with pytest.raises(ApplicationError) as failure:
+        await activity_env.run(records.record_sla_breach, SlaBreachInput(order.order_id, "pack"))
+
+    assert (failure.value.type, failure.value.non_retryable) == ("InvalidSlaKind", True)

@@ -8,6 +8,7 @@ import pytest
 
 from api.api_keys import ApiKeyService
 from api.http.services import ApiServices
+from api.stock import StockService
 from domain.errors import OutOfStock
 from tests.api.conftest import Keys, bearer, client_for
 from tests.support import checkout
@@ -41,7 +42,7 @@ async def test_a_revoked_key_is_a_401(api: httpx.AsyncClient, keys: Keys):
 async def test_the_key_may_also_come_as_x_api_key(api: httpx.AsyncClient, keys: Keys):
     response = await api.get("/v1/orders", headers={"X-API-Key": keys.support})
 
-    assert (response.status_code, response.json()) == (200, {"orders": []})
+    assert (response.status_code, response.json()) == (200, {"orders": [], "next_cursor": None})
 
 
 async def test_a_storefront_key_may_not_cancel_or_list(api: httpx.AsyncClient, keys: Keys):
@@ -80,7 +81,8 @@ class _BrokenOrders:
 async def test_an_unexpected_error_is_a_500_problem_without_the_traceback(
         stack: Stack, keys: Keys):
     # Given an app whose order service breaks
-    services = ApiServices(_BrokenOrders(), ApiKeyService(stack.db))  # type: ignore[arg-type]
+    services = ApiServices(_BrokenOrders(), ApiKeyService(stack.db),  # type: ignore[arg-type]
+                           StockService(stack.db))
     async with client_for(services, raise_app_exceptions=False) as client:
         # When an order is read
         response = await client.get("/v1/orders/ANY-1", headers=bearer(keys.storefront))
@@ -94,7 +96,8 @@ async def test_an_unexpected_error_is_a_500_problem_without_the_traceback(
 
 
 async def test_any_other_business_rule_is_a_422_problem(stack: Stack, keys: Keys):
-    services = ApiServices(_BrokenOrders(), ApiKeyService(stack.db))  # type: ignore[arg-type]
+    services = ApiServices(_BrokenOrders(), ApiKeyService(stack.db),  # type: ignore[arg-type]
+                           StockService(stack.db))
     async with client_for(services) as client:
         response = await client.post("/v1/orders/ANY-1/cancel", json={"reason": "x"},
                                      headers=bearer(keys.support))

@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from domain.status import (
+    AFTER_DELIVERY,
     CANCELLABLE,
     HAPPY_PATH,
     TERMINAL,
@@ -112,7 +113,7 @@ def test_cancelling_before_shipping_is_allowed(status: OrderStatus) -> None:
     assert cancel_refusal(status) is None
 
 
-@pytest.mark.parametrize("status", [S.SHIPPED, S.DELIVERED])
+@pytest.mark.parametrize("status", [S.SHIPPED, S.PARTIALLY_SHIPPED])
 def test_cancel_after_shipping_is_refused_because_the_parcel_left_the_warehouse(
     status: OrderStatus,
 ) -> None:
@@ -154,3 +155,34 @@ def test_progress_rank_orders_detours_between_their_neighbours() -> None:
     assert progress_rank(S.PACKED) < progress_rank(S.PARTIALLY_SHIPPED) < progress_rank(S.SHIPPED)
     assert (progress_rank(S.PAYMENT_AUTHORIZED) < progress_rank(S.BACKORDERED)
             < progress_rank(S.STOCK_RESERVED))
+
+
+@pytest.mark.parametrize("status", sorted(AFTER_DELIVERY))
+def test_cancel_after_delivery_points_to_a_return(status: OrderStatus) -> None:
+    assert cancel_refusal(status) == (
+        f"order is {status.value}: it has been delivered; open a return instead")
+
+
+def test_returns_come_and_go_while_the_window_is_open() -> None:
+    assert can_move(S.DELIVERED, S.RETURN_REQUESTED)
+    assert can_move(S.RETURN_REQUESTED, S.RETURN_RECEIVED)
+    assert can_move(S.RETURN_RECEIVED, S.REFUNDED)
+    assert can_move(S.REFUNDED, S.RETURN_REQUESTED)
+    assert can_move(S.RETURN_RECEIVED, S.DELIVERED)  # rejected, or the exchange arrived
+    assert can_move(S.REFUNDED, S.COMPLETED)
+
+
+def test_a_return_cannot_be_requested_before_delivery_nor_after_completion() -> None:
+    assert not can_move(S.SHIPPED, S.RETURN_REQUESTED)
+    assert not can_move(S.COMPLETED, S.RETURN_REQUESTED)
+    assert not can_move(S.DELIVERED, S.RETURN_RECEIVED)
+
+
+def test_an_order_whose_parcels_never_arrived_may_end_refunded() -> None:
+    assert can_move(S.SHIPPED, S.REFUNDED)
+    assert not can_move(S.PACKED, S.REFUNDED)
+
+
+def test_after_delivery_statuses_rank_after_delivered_and_before_completion() -> None:
+    for status in AFTER_DELIVERY - {S.DELIVERED}:
+        assert progress_rank(S.DELIVERED) < progress_rank(status) < progress_rank(S.COMPLETED)

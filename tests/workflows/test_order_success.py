@@ -44,6 +44,8 @@ HAPPY_TIMELINE = [
     ("carrier.delivered", "SHIPPED"),
     ("shipment.delivered", "DELIVERED"),
     ("returns.window_opened", "DELIVERED"),
+    ("survey.sent", "DELIVERED"),
+    ("survey.expired", "DELIVERED"),
     ("order.completed", "COMPLETED"),
 ]
 TWO_TEES_SHIPPED_FROM_BERLIN = {("TEE-BLK-M", "BER"): 2}

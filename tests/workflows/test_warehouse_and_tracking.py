@@ -164,8 +164,9 @@ async def test_a_delivered_order_stays_open_until_the_return_window_closes(stack
     # Then the order is COMPLETED, exactly one window after it opened
     assert result.status == "COMPLETED"
     timeline = await assert_recorded(stack, placed.handle, order_id, "COMPLETED")
-    assert kinds(timeline)[-2:] == ["returns.window_opened", "order.completed"]
-    opened, completed = timeline[-2].at, timeline[-1].at
+    assert kinds(timeline)[-4:] == ["returns.window_opened", "survey.sent", "survey.expired",
+                                    "order.completed"]
+    opened, completed = timeline[-4].at, timeline[-1].at
     assert opened + timedelta(seconds=TIMINGS.return_window_s) <= completed
     assert completed - opened < timedelta(seconds=TIMINGS.return_window_s + 60)
     assert await stock_levels(stack.db) == opening_levels(SHIPPED)

@@ -85,9 +85,13 @@ def upgrade() -> None:
     op.add_column('shipments', sa.Column('exception_count', sa.Integer(), server_default='0', nullable=False))
     op.add_column('orders', sa.Column('ship_sla_breached', sa.Boolean(), server_default='false', nullable=False))
     op.add_column('orders', sa.Column('delivery_sla_breached', sa.Boolean(), server_default='false', nullable=False))
+    op.add_column('carriersim_shipments', sa.Column('kind', sa.String(length=16), server_default='outbound', nullable=False))
+    op.add_column('carriersim_shipments', sa.Column('rma', sa.String(), server_default='', nullable=False))
 
 
 def downgrade() -> None:
+    op.drop_column('carriersim_shipments', 'rma')
+    op.drop_column('carriersim_shipments', 'kind')
     op.drop_column('orders', 'delivery_sla_breached')
     op.drop_column('orders', 'ship_sla_breached')
     op.drop_column('shipments', 'exception_count')

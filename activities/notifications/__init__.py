@@ -1,0 +1,1 @@
+"""Customer notifications: the provider interface, its simulator and the outbox relay."""

@@ -111,6 +111,8 @@ def parse_checkout(raw: str | bytes | dict[str, Any]) -> CheckoutRequest:
         data = json.loads(raw) if isinstance(raw, str | bytes) else raw
     except json.JSONDecodeError as error:
         raise InvalidOrder("body", f"malformed JSON: {error.msg} at line {error.lineno}") from None
+    except UnicodeDecodeError:
+        raise InvalidOrder("body", "malformed JSON: not UTF-8 text") from None
     try:
         payload = CheckoutPayload.model_validate(data)
     except ValidationError as error:

@@ -163,6 +163,10 @@ class OrderService:
         log.info("order.warehouse_confirmation_sent", order_id=order_id,
                  step=signal.__name__, actor=actor, warehouse=warehouse)
 
+    async def running_handle(self, order_id: str) -> WorkflowHandle:
+        """The order's workflow, refused (ActionRefused) when it no longer runs."""
+        return await self._handle(order_id, running=True)
+
     async def _handle(self, order_id: str, *, running: bool = False) -> WorkflowHandle:
         handle = self.client.get_workflow_handle(order_workflow_id(order_id))
         try:

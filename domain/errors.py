@@ -32,3 +32,7 @@ class InvalidStockChange(DomainError):
 
 class CampaignConflict(DomainError):
     """A campaign that would hold stock another campaign holds over an overlapping period."""
+
+
+class InvalidRequest(InvalidOrder):
+    """A return, receipt, rating or decision whose `field` is malformed; nothing was sent."""

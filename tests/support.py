@@ -16,12 +16,14 @@ CATALOGUE: dict[str, Any] = {
     ],
     "products": [
         {"sku": "TEE-BLK-M", "name": "T-shirt black M", "price": "19.99", "currency": "EUR"},
+        {"sku": "TEE-BLK-L", "name": "T-shirt black L", "price": "19.99", "currency": "EUR"},
         {"sku": "MUG-LOGO", "name": "Mug with logo", "price": "9.50", "currency": "EUR"},
         {"sku": "CAP-NAVY", "name": "Cap navy", "price": "14.90", "currency": "EUR"},
     ],
     "stock": [
         {"sku": "TEE-BLK-M", "warehouse": "BER", "on_hand": 10},
         {"sku": "TEE-BLK-M", "warehouse": "HAM", "on_hand": 5},
+        {"sku": "TEE-BLK-L", "warehouse": "BER", "on_hand": 3},
         {"sku": "MUG-LOGO", "warehouse": "BER", "on_hand": 100},
         {"sku": "CAP-NAVY", "warehouse": "HAM", "on_hand": 1},
     ],

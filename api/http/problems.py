@@ -137,6 +137,10 @@ async def _business_rule(request: Request, error: Exception) -> JSONResponse:
 
 async def _http(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
+    if error.status_code == 400:
+        # FastAPI's answer to a JSON body it cannot decode (not UTF-8): named like the
+        # checkout's malformed JSON, so clients handle one kind of bad input.
+        return invalid([{"field": "body", "message": f"malformed JSON: {error.detail}"}])
     title = {401: "Unauthorized", 403: "Forbidden", 404: "Not found",
              405: "Method not allowed"}.get(error.status_code, "HTTP error")
     return problem(error.status_code, title, str(error.detail), headers=error.headers)

@@ -185,8 +185,8 @@ def _with_idempotency_key(raw: bytes, key: str | None) -> bytes | dict[str, Any]
         return raw
     try:
         body = json.loads(raw)
-    except json.JSONDecodeError:
-        return raw  # the checkout parser names the malformed body
+    except ValueError:  # not JSON, or not UTF-8: the checkout parser names the malformed body
+        return raw
     if isinstance(body, dict) and body.get("order_id") is None:
         return {**body, "order_id": key}
     return raw

@@ -18,6 +18,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,14 @@ from temporalio.client import WorkflowHandle
 from activities.db.engine import SessionFactory, build_engine, build_session_factory
 from activities.db.metadata import metadata
 from activities.db.migrate import upgrade
+from api.aftercare import AftercareService
 from api.stock import StockService
 from tests.conftest import ADMIN_URL, _admin_conninfo
 from tests.support import checkout
-from tests.workflows.checks import deliver_now, reach
+from tests.workflows.checks import deliver_now, noted, reach
 from tests.workflows.conftest import Stack, _start_test_server, manual_service, running_stack
-from workflows.order_contract import order_workflow_id
+from workflows.order_contract import WarehouseConfirmation, order_workflow_id
+from workflows.order_workflow import OrderWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
 Handle = WorkflowHandle[Any, Any]
@@ -100,13 +103,74 @@ async def backorder_filled(stack: Stack) -> Handle:
     return placed.handle
 
 
+async def return_refunded(stack: Stack) -> Handle:
+    orders = manual_service(stack)
+    placed = await orders.place(_order("return_refunded"))
+    await deliver_now(placed.handle)
+    aftercare = AftercareService(orders)
+    opened = await aftercare.request_return(placed.order.order_id, {"TEE-BLK-M": 1},
+                                            "DEFECTIVE", "stitching")
+    await stack.env.sleep(timedelta(hours=4))
+    await aftercare.receive_return(opened.rma, {"TEE-BLK-M": 1}, "damaged")
+    await aftercare.decide_return(opened.rma, accept=True)
+    return placed.handle
+
+
+async def exchange_and_rating(stack: Stack) -> Handle:
+    orders = manual_service(stack)
+    placed = await orders.place(_order("exchange_and_rating"))
+    await deliver_now(placed.handle)
+    aftercare = AftercareService(orders)
+    opened = await aftercare.request_return(placed.order.order_id, {"TEE-BLK-M": 1},
+                                            "SIZE_TOO_SMALL", exchange={"TEE-BLK-M": "TEE-BLK-L"})
+    await stack.env.sleep(timedelta(hours=4))
+    await aftercare.receive_return(opened.rma, {"TEE-BLK-M": 1}, "resellable")
+    await noted(placed.handle, "replacement.requested")
+    for signal in (OrderWorkflow.confirm_pick, OrderWorkflow.confirm_pack):
+        await placed.handle.signal(signal, WarehouseConfirmation("picker-1"))
+    await stack.env.sleep(timedelta(days=4))
+    await aftercare.rate(placed.order.order_id, 5, "the L fits")
+    return placed.handle
+
+
+async def lost_and_reshipped(stack: Stack) -> Handle:
+    placed = await stack.orders.place(_order("lost_and_reshipped", postal_code="99003"))
+    await stack.env.sleep(timedelta(days=1))
+    await noted(placed.handle, "shipment.awaiting_decision")
+    aftercare = AftercareService(stack.orders)
+    await aftercare.resolve_delivery(placed.order.order_id, "reship")
+    # The replacement goes to the same address, and is lost too: then it is refunded.
+    await stack.env.sleep(timedelta(days=1))
+    await aftercare.resolve_delivery(placed.order.order_id, "refund")
+    return placed.handle
+
+
+async def returned_to_sender(stack: Stack) -> Handle:
+    placed = await stack.orders.place(_order("returned_to_sender", postal_code="99002"))
+    await stack.env.sleep(timedelta(days=1))
+    await noted(placed.handle, "shipment.awaiting_decision")
+    await AftercareService(stack.orders).resolve_delivery(placed.order.order_id, "refund")
+    return placed.handle
+
+
+async def shipped_late(stack: Stack) -> Handle:
+    placed = await manual_service(stack).place(_order("shipped_late"))
+    await reach(placed.handle, "PICKING")
+    await stack.env.sleep(timedelta(days=6))
+    await deliver_now(placed.handle)
+    return placed.handle
+
+
 # Each path, with the status its order must end in for the history to be worth keeping.
 SCENARIOS: dict[str, tuple[Callable[[Stack], Awaitable[Handle]], str]] = {
     scenario.__name__: (scenario, status) for scenario, status in (
         (success, "COMPLETED"), (payment_declined, "PAYMENT_FAILED"),
         (cancel_via_update, "CANCELLED"), (partial_refund, "COMPLETED"),
         (carrier_rejection, "FAILED"), (stock_shortage, "FAILED"),
-        (split_shipment, "COMPLETED"), (backorder_filled, "COMPLETED"))
+        (split_shipment, "COMPLETED"), (backorder_filled, "COMPLETED"),
+        (return_refunded, "COMPLETED"), (exchange_and_rating, "COMPLETED"),
+        (lost_and_reshipped, "COMPLETED"), (returned_to_sender, "COMPLETED"),
+        (shipped_late, "COMPLETED"))
 }
 
 

@@ -18,6 +18,11 @@ class Right(StrEnum):
     CONFIRM_PACK = "confirm_pack"
     READ_STOCK = "read_stock"
     RECEIVE_STOCK = "receive_stock"
+    OPEN_RETURN = "open_return"
+    RECEIVE_RETURN = "receive_return"
+    DECIDE_RETURN = "decide_return"  # accept one held for review, or reject
+    RESOLVE_DELIVERY = "resolve_delivery"  # reship or refund a parcel that did not arrive
+    RATE_ORDER = "rate_order"  # the customer's survey answer, through the storefront
 
 
 class Role(StrEnum):
@@ -27,14 +32,16 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-_STOREFRONT = frozenset({Right.PLACE_ORDER, Right.READ_ORDER, Right.LIST_CUSTOMER_ORDERS})
+_STOREFRONT = frozenset({Right.PLACE_ORDER, Right.READ_ORDER, Right.LIST_CUSTOMER_ORDERS,
+                         Right.RATE_ORDER})
 RIGHTS: dict[Role, frozenset[Right]] = {
     Role.STOREFRONT: _STOREFRONT,
     # Support reads stock to tell a customer when a backordered item comes in.
     Role.SUPPORT: _STOREFRONT | {Right.LIST_ORDERS, Right.CANCEL_ORDER, Right.REFUND_ORDER,
-                                 Right.READ_STOCK},
+                                 Right.READ_STOCK, Right.OPEN_RETURN, Right.DECIDE_RETURN,
+                                 Right.RESOLVE_DELIVERY},
     Role.WAREHOUSE: frozenset({Right.READ_ORDER, Right.CONFIRM_PICK, Right.CONFIRM_PACK,
-                               Right.READ_STOCK, Right.RECEIVE_STOCK}),
+                               Right.READ_STOCK, Right.RECEIVE_STOCK, Right.RECEIVE_RETURN}),
     Role.ADMIN: frozenset(Right),
 }
 

@@ -34,6 +34,7 @@ from workers.cli_common import (
 from workers.cli_notifications import notifications_app
 from workers.cli_orders import order_app
 from workers.cli_reports import report_app
+from workers.cli_returns import return_app
 from workers.cli_stock import stock_app
 from workers.runtime import open_services
 
@@ -46,6 +47,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(carrier_app, name="carrier")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(report_app, name="report")
+app.add_typer(return_app, name="return")
 app.command("api")(api)
 ApiPort = Annotated[int | None, typer.Option(
     "--api-port", help="Port of the HTTP API on 127.0.0.1 [default: FULFIL_API_PORT or 8000]")]

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from activities.db.backorder_repository import BackorderRepository
 from activities.db.outbox_repository import OutboxRepository
+from api.aftercare import AftercareService
 from api.orders import OrderService
 from api.stock import StockService
 from domain.status import TERMINAL, OrderStatus, progress_rank
@@ -56,8 +57,28 @@ async def _deliver_scarf(orders: OrderService, order_id: str) -> Any:
                                actor="demo-goods-in")
 
 
+async def _return_too_small(orders: OrderService, order_id: str) -> Any:
+    """The customer sends one shirt back; the warehouse finds it as new: refunded."""
+    aftercare = AftercareService(orders)
+    opened = await aftercare.request_return(order_id, {"TEE-BLK-M": 1}, "SIZE_TOO_SMALL",
+                                            actor="demo-support")
+    return await aftercare.receive_return(opened.rma, {"TEE-BLK-M": 1}, "resellable",
+                                          actor="demo-goods-in")
+
+
+async def _refund_undeliverable(orders: OrderService, order_id: str) -> Any:
+    """Support refunds the parcel the carrier brought back, once it waits for a decision."""
+    deadline = time.monotonic() + WAIT_FOR_STATUS_S
+    while not any(s.awaiting_decision for s in (await orders.view(order_id)).shipments):
+        if time.monotonic() > deadline:
+            return None
+        await asyncio.sleep(0.25)
+    return await AftercareService(orders).resolve_delivery(order_id, "refund",
+                                                           actor="demo-support")
+
+
 # Received at the start of every run, so repeated demos never run the shelves empty.
-RESTOCK = (("TEE-BLK-M", "BER", 4), ("TEE-WHT-L", "BER", 1), ("MUG-LOGO", "BER", 4),
+RESTOCK = (("TEE-BLK-M", "BER", 7), ("TEE-WHT-L", "BER", 1), ("MUG-LOGO", "BER", 4),
            ("HOODIE-GRY-M", "HAM", 1))
 
 SCENARIOS = (
@@ -79,6 +100,12 @@ SCENARIOS = (
              lines=(("MUG-LOGO", 2), ("HOODIE-GRY-M", 1))),
     Scenario("backordered until goods-in receives it", "DELIVERED",
              lines=(("SCARF-RED", 1),), then=("BACKORDERED", _deliver_scarf)),
+    Scenario("returned as too small, restocked, refunded", "REFUNDED",
+             then=("DELIVERED", _return_too_small)),
+    Scenario("first delivery attempt failed, delivered next try", "DELIVERED",
+             postal_code="99001"),
+    Scenario("sent back by the carrier, restocked, refunded", "COMPLETED", postal_code="99002",
+             then=("SHIPPED", _refund_undeliverable)),
 )
 
 

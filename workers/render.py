@@ -14,7 +14,7 @@ from activities.db.stock_repository import StockAlert, StockLevel
 from activities.db.tables import OrderRow
 from domain.money import Money
 from domain.order import PricedOrder
-from workflows.order_contract import OrderView
+from workflows.order_contract import OrderView, ReturnView, SurveyView
 
 
 def money(value: Money) -> dict[str, Any]:
@@ -45,7 +45,37 @@ def order_json(view: OrderView) -> dict[str, Any]:
         "timeline": [{"seq": e.seq, "at": e.at.isoformat(), "status": e.status, "kind": e.kind,
                       "detail": e.detail, "actor": e.actor} for e in view.timeline],
         "failure": view.failure,
+        "returns": [return_json(r) for r in view.returns],
+        "survey": survey_json(view.survey) if view.survey else None,
+        "sla_breaches": list(view.sla_breaches),
     }
+
+
+def return_json(view: ReturnView) -> dict[str, Any]:
+    return {"rma": view.rma, "reason": view.reason, "comment": view.comment,
+            "resolution": view.resolution,
+            "lines": [{"sku": line.sku, "quantity": line.quantity,
+                       "exchange_sku": line.exchange_sku} for line in view.lines],
+            "reception": view.reception, "acceptance": view.acceptance,
+            "rejection_reason": view.rejection_reason, "carrier": view.carrier,
+            "tracking_number": view.tracking_number, "label_url": view.label_url,
+            "refunded": money(view.refunded) if view.refunded else None}
+
+
+def survey_json(view: SurveyView) -> dict[str, Any]:
+    return {"status": view.status, "sent_at": view.sent_at.isoformat(),
+            "expires_at": view.expires_at.isoformat(), "rating": view.rating,
+            "comment": view.comment}
+
+
+def describe_return(view: ReturnView) -> str:
+    lines = ", ".join(f"{line.quantity}x {line.sku}"
+                      + (f" -> {line.exchange_sku}" if line.exchange_sku else "")
+                      for line in view.lines)
+    refunded = f", refunded {view.refunded}" if view.refunded else ""
+    rejected = f" ({view.rejection_reason})" if view.rejection_reason else ""
+    return (f"return {view.rma} {view.reason}: {lines}; {view.reception}, "
+            f"{view.acceptance}{rejected}{refunded}; label {view.label_url}")
 
 
 def order_json_totals(order: PricedOrder) -> dict[str, Any]:
@@ -86,7 +116,16 @@ def print_order(view: OrderView, console: Console) -> None:
     console.print(f"total {view.order.totals.grand_total} by {p.method}: authorized "
                   f"{p.authorized}, captured {p.captured}, refunded {p.refunded}")
     for s in view.shipments:
-        console.print(f"shipment {s.carrier} {s.tracking_number} ({s.status}) {s.label_url}")
+        waiting = ", waiting for reship-or-refund" if s.awaiting_decision else ""
+        console.print(f"shipment {s.carrier} {s.tracking_number} ({s.status}{waiting}) "
+                      f"{s.label_url}")
+    for r in view.returns:
+        console.print(describe_return(r))
+    if view.survey:
+        rating = f", rated {view.survey.rating}/5" if view.survey.rating else ""
+        console.print(f"survey {view.survey.status}{rating}")
+    if view.sla_breaches:
+        console.print(f"late: broke the {' and '.join(view.sla_breaches)} promise")
     timeline = Table("#", "at (UTC)", "status", "event", "detail", "by")
     for e in view.timeline:
         timeline.add_row(str(e.seq), e.at.strftime("%Y-%m-%d %H:%M:%S"), e.status, e.kind,

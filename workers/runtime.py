@@ -19,6 +19,7 @@ from activities.db.migrate import upgrade
 from activities.notifications.outbox_relay import OutboxRelay
 from activities.notifications.simulator import SimulatedNotifier
 from activities.payments.simulator import SimulatedGateway
+from api.aftercare import AftercareService
 from api.catalogue import parse_seed, seed_catalogue
 from api.orders import OrderService
 from api.stock import StockService
@@ -55,6 +56,10 @@ class Services:
     def orders(self) -> OrderService:
         return OrderService(self.client, self.session_factory, self.settings.task_queue,
                             self.settings.timings)
+
+    @property
+    def aftercare(self) -> AftercareService:
+        return AftercareService(self.orders)
 
     def worker(self, **options):  # type: ignore[no-untyped-def]
         gateway = SimulatedGateway(self.session_factory,

@@ -14,9 +14,11 @@ from workflows.order_contract import OrderTimings
 # reaches DELIVERED within a minute and completes a few minutes later.
 PROFILES: dict[str, dict[str, str]] = {
     "production": {"return_window": "30d", "warehouse_autoconfirm": "manual", "tracking_poll": "1h",
-                   "backorder_deadline": "14d"},
+                   "backorder_deadline": "14d", "survey_after": "3d", "survey_open": "14d",
+                   "return_grace": "14d"},
     "dev": {"return_window": "2m", "warehouse_autoconfirm": "2s", "tracking_poll": "3s",
-            "backorder_deadline": "5m"},
+            "backorder_deadline": "5m", "survey_after": "30s", "survey_open": "1m",
+            "return_grace": "1m"},
 }
 ALLOCATION_STRATEGIES = ("single-warehouse-first", "priority", "nearest")
 # The simulated carriers' webhook secrets in dev; production names its own (no default there).
@@ -52,16 +54,20 @@ def timings_for(profile: str, env: Mapping[str, str]) -> OrderTimings:
         raw = env.get(f"FULFIL_{name.upper()}", base[name])
         return None if raw == "manual" else int(parse_duration(raw).total_seconds())
 
-    return_window, poll = seconds("return_window"), seconds("tracking_poll")
-    deadline = seconds("backorder_deadline")
-    if return_window is None or poll is None or deadline is None:
+    fixed = {name: seconds(name) for name in ("return_window", "tracking_poll",
+                                              "backorder_deadline", "survey_after",
+                                              "survey_open", "return_grace")}
+    if None in fixed.values():
         raise ValueError("only FULFIL_WAREHOUSE_AUTOCONFIRM may be 'manual'")
+    waits: dict[str, int] = {name: value for name, value in fixed.items() if value is not None}
     strategy = env.get("FULFIL_ALLOCATION_STRATEGY", ALLOCATION_STRATEGIES[0])
     if strategy not in ALLOCATION_STRATEGIES:
         raise ValueError(f"FULFIL_ALLOCATION_STRATEGY must be one of "
                          f"{', '.join(ALLOCATION_STRATEGIES)}, got {strategy!r}")
-    return OrderTimings(return_window, seconds("warehouse_autoconfirm"), poll, deadline,
-                        strategy)
+    return OrderTimings(waits["return_window"], seconds("warehouse_autoconfirm"),
+                        waits["tracking_poll"], waits["backorder_deadline"], strategy,
+                        survey_after_s=waits["survey_after"], survey_open_s=waits["survey_open"],
+                        return_grace_s=waits["return_grace"])
 
 
 def parse_secrets(raw: str) -> dict[str, str]:

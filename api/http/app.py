@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.checkout import CheckoutPayload
 from api.console import install_console
 from api.http.problems import Problem, install_problem_handlers
+from api.http.routes_aftercare import router as aftercare_router
 from api.http.routes_carriers import router as carriers_router
 from api.http.routes_metrics import router as metrics_router
 from api.http.routes_orders import router as orders_router
@@ -36,6 +37,7 @@ def create_app(services: ApiServices | ServicesOpener) -> FastAPI:
         app.state.services = services
     install_problem_handlers(app)
     app.include_router(orders_router)
+    app.include_router(aftercare_router)
     app.include_router(stock_router)
     app.include_router(carriers_router)
     app.include_router(metrics_router)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
+from api.aftercare import AftercareService
 from api.api_keys import ApiKeyService
 from api.carrier_events import CarrierEventService
 from api.orders import OrderService
@@ -21,6 +22,10 @@ class ApiServices:
     carrier_events: CarrierEventService | None = None
     # carrier code -> the secret its webhooks are signed with
     carrier_secrets: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def aftercare(self) -> AftercareService:
+        return AftercareService(self.orders)
 
     @classmethod
     def of(cls, orders: OrderService, carrier_secrets: Mapping[str, str] | None = None

@@ -172,7 +172,8 @@ def fulfil_env(database_url: str, address: str, task_queue: str, data_dir: Path)
             "FULFIL_DATABASE_URL": database_url, "FULFIL_TEMPORAL_ADDRESS": address,
             "FULFIL_TASK_QUEUE": task_queue, "FULFIL_PROFILE": "dev",
             "FULFIL_WAREHOUSE_AUTOCONFIRM": "1s", "FULFIL_TRACKING_POLL": "1s",
-            "FULFIL_RETURN_WINDOW": "5s", "FULFIL_LOG_FORMAT": "json",
+            "FULFIL_RETURN_WINDOW": "5s", "FULFIL_SURVEY_AFTER": "1s",
+            "FULFIL_SURVEY_OPEN": "2s", "FULFIL_LOG_FORMAT": "json",
             "FULFIL_DATA_DIR": str(data_dir / ".fulfil")}
 
 

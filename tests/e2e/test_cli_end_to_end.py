@@ -542,3 +542,34 @@ async def test_a_dev_server_restarted_mid_order_on_its_db_file_loses_nothing(
         assert (await remote.stock())[MUGS_AT]["on_hand"] == before[MUGS_AT]["on_hand"] - 3
     finally:
         await asyncio.to_thread(server.stop)
+
+
+# -- after delivery ------------------------------------------------------------------------
+
+async def test_support_returns_a_shirt_and_the_warehouse_books_it_through_the_cli(
+        cli: Fulfil, worker: WorkerProcess):
+    # Given a delivered order whose return window is still open
+    open_window = cli.but(FULFIL_RETURN_WINDOW="90s")
+    order_id = (await open_window.place(checkout(lines=TEES)))["order_id"]
+    await cli.wait_for(order_id, "DELIVERED")
+
+    # Bad input is refused before the workflow hears of it
+    assert await cli.refused("order", "return", order_id, "--line", "TEE-BLK-M=two",
+                             "--reason", "DEFECTIVE") == (
+        "fulfil: --line: TEE-BLK-M: quantity must be a whole number, not 'two'")
+    assert (await cli.refused("order", "return", order_id, "--line", "TEE-BLK-M=1",
+                              "--reason", "UGLY")).startswith("fulfil: reason: unknown return")
+
+    # When support opens a return and the warehouse books the shirt as resellable
+    opened = (await cli.ok("order", "return", order_id, "--line", "TEE-BLK-M=1",
+                           "--reason", "size_too_small", "--json")).json()
+    received = (await cli.ok("return", "receive", opened["rma"], "--line", "TEE-BLK-M=1",
+                             "--condition", "resellable", "--json")).json()
+
+    # Then the shirt is refunded, and a rejection afterwards is refused with the reason
+    assert (received["acceptance"], received["refunded"]["amount"]) == ("accepted", 1999)
+    refusal = await cli.refused("return", "reject", opened["rma"], "--reason", "too late")
+    assert refusal == f"fulfil: {opened['rma']} has already been accepted"
+    view = await cli.show(order_id)
+    assert view["status"] == "REFUNDED" and view["returns"][0]["rma"] == opened["rma"]
+    assert await cli.refused("return", "accept", "RMA-NOPE-1") == "fulfil: no return 'RMA-NOPE-1'"

@@ -23,6 +23,7 @@ dev: venv
 # The tests use the PostgreSQL on 127.0.0.1:5432 unless FULFIL_TEST_DATABASE_URL names another.
 test: venv
 	@if [ -z "$${FULFIL_TEST_DATABASE_URL:-}" ]; then bash scripts/ensure-postgres.sh; fi
+	@bash scripts/ensure-chromium.sh
 	$(BIN)/pytest -q
 
 lint: venv

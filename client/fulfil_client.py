@@ -105,7 +105,8 @@ class FulfilClient:
 
     async def request_return(self, order_id: str, lines: Mapping[str, int], reason: str,
                              comment: str = "") -> ReturnAuthorization:
-        """Asks to send back `lines` ({sku: quantity}) of a delivered order."""
+        """Opens a return of `lines` ({sku: quantity}) of a delivered order; `reason` is one
+        of the API's return reasons (SIZE_TOO_LARGE, DEFECTIVE, ..., OTHER with a comment)."""
         body = {"lines": [{"sku": sku, "quantity": quantity} for sku, quantity in lines.items()],
                 "reason": reason, "comment": comment}
         response = await self._send("POST", f"{_order_path(order_id)}/returns",

@@ -101,18 +101,22 @@ class OrderPage(_Answer):
 class ReturnLine(_Answer):
     sku: str
     quantity: int
+    exchange_sku: str = ""
 
 
 class ReturnAuthorization(_Answer):
-    """A return the order accepted to wait for: its RMA and, once issued, the label."""
+    """An opened return: its RMA, the prepaid label, and where the parcel and the decision
+    stand."""
 
     rma: str
-    reason: str = ""
+    reason: str
     comment: str = ""
-    resolution: str = ""
-    reception: str = ""
-    acceptance: str = ""
+    resolution: str = ""  # refund | exchange
     lines: list[ReturnLine] = []
+    reception: str = ""  # awaiting | in_transit | received | lost
+    acceptance: str = ""  # pending | accepted | rejected
+    rejection_reason: str = ""
     carrier: str = ""
     tracking_number: str = ""
     label_url: str = ""
+    refunded: Money | None = None

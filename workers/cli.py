@@ -50,7 +50,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(return_app, name="return")
 app.command("api")(api)
 ApiPort = Annotated[int | None, typer.Option(
-    "--api-port", help="Port of the HTTP API on 127.0.0.1 [default: FULFIL_API_PORT or 8000]")]
+    "--api-port", help="Port of the HTTP API on 127.0.0.1 (default: FULFIL_API_PORT or 8000).")]
 
 
 @app.command()
@@ -100,7 +100,7 @@ def demo(api_port: ApiPort = None, as_json: Json = False) -> None:
 def worker(
         metrics_port: Annotated[int | None, typer.Option(
             help="Serve the Temporal SDK's worker metrics for Prometheus on this port "
-                 "[default: FULFIL_METRICS_PORT, else none]")] = None,
+                 "(default: FULFIL_METRICS_PORT; none when unset).")] = None,
         metrics_host: Annotated[str, typer.Option(
             help="Address the metrics port listens on.")] = "0.0.0.0",
         as_json: JsonLogs = False) -> None:

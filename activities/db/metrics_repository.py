@@ -43,14 +43,14 @@ class MetricsRepository:
     async def orders_by_status(self) -> dict[str, int]:
         rows = await self.session.execute(
             select(OrderRow.status, func.count()).group_by(OrderRow.status))
-        return {status: count for status, count in rows.tuples()}
+        return {status: count for status, count in rows}
 
     async def refunds_by_currency(self) -> list[RefundTotals]:
         rows = await self.session.execute(
             select(PaymentRow.currency, func.count(), func.coalesce(func.sum(PaymentRow.amount), 0))
             .where(PaymentRow.kind == "refund").group_by(PaymentRow.currency)
             .order_by(PaymentRow.currency))
-        return [RefundTotals(currency, count, int(amount)) for currency, count, amount in rows.tuples()]
+        return [RefundTotals(currency, count, int(amount)) for currency, count, amount in rows]
 
     async def stock_alerts(self) -> StockAlertCounts:
         raised, still_open = (await self.session.execute(select(
@@ -58,15 +58,16 @@ class MetricsRepository:
         return StockAlertCounts(raised, still_open)
 
     async def ship_times(self, bounds: Sequence[float]) -> ShipTimes:
-        """Orders not shipped yet (no `shipped_at` on any outbound parcel) are left out;
-        replacement parcels sent after a loss do not count as the order shipping."""
+        """Orders not shipped yet (no `shipped_at` on a live outbound parcel) are left out;
+        neither a cancelled label nor a replacement sent after a loss counts as shipping."""
         first_parcel = (
             select(func.greatest(0.0, cast(func.extract(
                 "epoch", func.min(ShipmentRow.shipped_at) - OrderRow.placed_at), Float)
             ).label("seconds"))
             .select_from(ShipmentRow)
             .join(OrderRow, OrderRow.order_id == ShipmentRow.order_id)
-            .where(ShipmentRow.shipped_at.is_not(None), ShipmentRow.purpose == "outbound")
+            .where(ShipmentRow.shipped_at.is_not(None), ShipmentRow.purpose == "outbound",
+                   ShipmentRow.status != "cancelled")
             .group_by(OrderRow.order_id, OrderRow.placed_at)
             .subquery())
         seconds = first_parcel.c.seconds

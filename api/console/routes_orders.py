@@ -22,10 +22,10 @@ from api.console.session import (
     signed_in,
 )
 from api.orders import OrderNotFound
-from domain.errors import ActionRefused, DomainError
+from domain.errors import ActionRefused, DomainError, InvalidRequest
 from domain.money import Money
 from domain.returns import ReturnReason
-from domain.status import OrderStatus
+from domain.status import AFTER_DELIVERY, OrderStatus
 from workflows.order_contract import OrderView, order_workflow_id
 
 router = APIRouter(prefix="/console/orders", include_in_schema=False)
@@ -52,9 +52,9 @@ def _temporal_link(request: Request, order_id: str) -> str:
             f"/workflows/{quote(order_workflow_id(order_id), safe='')}")
 
 
-def _may_open_returns(request: Request) -> bool:
-    # The returns service is being added to OrderService; the form appears once it exists.
-    return hasattr(services_of(request).orders, "request_return")
+def _may_open_returns(view: OrderView) -> bool:
+    """Returns open once the order is delivered, while its window runs."""
+    return OrderStatus(view.status) in AFTER_DELIVERY
 
 
 def _order_context(request: Request, agent: Agent, view: OrderView) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def _order_context(request: Request, agent: Agent, view: OrderView) -> dict[str,
         "agent": agent, "view": view, "order": view.order,
         "refundable": payment.captured - payment.refunded,
         "returns": getattr(view, "returns", []),
-        "may_return": _may_open_returns(request),
+        "may_return": _may_open_returns(view),
         "return_reasons": list(ReturnReason),
         "temporal_link": _temporal_link(request, view.order.order_id),
         "order_url": _order_url(view.order.order_id),
@@ -246,9 +246,6 @@ async def open_return(request: Request, agent: SignedIn, order_id: str) -> Respo
     form = await request.form()
     await _checked(request, agent, str(form.get("csrf", "")))
     orders = services_of(request).orders
-    if not _may_open_returns(request):
-        return await _order_page(request, agent, order_id, status_code=409,
-                                 refusal="Returns cannot be opened from the console yet.")
     try:
         view = await orders.view(order_id)
         lines = _return_lines(form, view)
@@ -265,9 +262,12 @@ async def open_return(request: Request, agent: SignedIn, order_id: str) -> Respo
                    ("Reason", reason), ("Comment", comment or "–")]
         return _confirm(request, agent, order_id, "return", fields, summary)
     try:
-        await orders.request_return(  # type: ignore[attr-defined]
+        await services_of(request).aftercare.request_return(
             order_id, lines, reason, comment, actor=agent.name)
-    except (ActionRefused, ValueError) as refused:
+    except InvalidRequest as invalid:
+        return await _order_page(request, agent, order_id, status_code=422,
+                                 return_error=invalid.message)
+    except ActionRefused as refused:
         log.info("console.return_refused", order_id=order_id, agent=agent.name)
         return await _order_page(request, agent, order_id, status_code=409,
                                  refusal=f"The return was refused: {refused}")

@@ -287,3 +287,34 @@ async def test_search_pages_through_older_orders_and_filters_by_day(
     assert second.order.order_id not in older.text
     assert "No orders match." in tomorrow.text
     assert bad_day.status_code == 422 and "placed to: not a date &#39;yesterday&#39;" in bad_day.text
+
+
+async def test_support_opens_a_return_from_the_order_page_after_confirming(
+        stack: Stack, keys: Keys):
+    # Given a delivered order, and an agent signed in to a console on the manual warehouse
+    from tests.workflows.conftest import manual_service
+    orders = manual_service(stack)
+    placed = await orders.place(checkout())
+    await deliver_now(placed.handle)
+    transport = httpx.ASGITransport(create_app(ApiServices.of(orders)))
+    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN,
+                                 headers={"Origin": ORIGIN}) as client:
+        await sign_in(client, keys.support)
+        page = (await client.get(f"/console/orders/{placed.order.order_id}")).text
+        assert "Open a return" in page
+        form = {"csrf": form_token(page), "qty-TEE-BLK-M": "1", "reason": "DEFECTIVE",
+                "comment": "seam open"}
+
+        # When the agent asks, then confirms
+        asked = await client.post(f"/console/orders/{placed.order.order_id}/returns", data=form)
+        assert asked.status_code == 200 and "1 × TEE-BLK-M" in asked.text
+        done = await client.post(f"/console/orders/{placed.order.order_id}/returns",
+                                 data={**form, "confirmed": "yes"})
+
+        # Then the return is open, with its RMA on the order page
+        assert done.status_code == 303
+        shown = (await client.get(done.headers["location"])).text
+    assert f"RMA-{placed.order.order_id}-1" in shown
+    view = await placed.handle.query(OrderWorkflow.view)
+    assert view.status == "RETURN_REQUESTED"
+    assert [e.actor for e in view.timeline if e.kind == "return.requested"] == ["agent-7"]

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
 import socket
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import psycopg
 import pytest
 from google.protobuf.duration_pb2 import Duration
@@ -176,3 +181,65 @@ async def test_dev_server_that_dies_at_start_reports_its_log(tmp_path: Path) -> 
     # Then the error carries the server's own explanation
     assert "exited with code" in str(raised.value)
     assert f"can't set UI port {ui_port}" in str(raised.value)
+
+
+DEV_START_TIMEOUT_S = 180.0
+
+
+async def _start_dev(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
+    """`fulfil dev` running, and the local keys it printed by role."""
+    fulfil = Path(sys.executable).parent / "fulfil"
+    process = await asyncio.create_subprocess_exec(
+        str(fulfil), "dev", env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL)
+    assert process.stdout is not None
+    keys: dict[str, str] = {}
+    async with asyncio.timeout(DEV_START_TIMEOUT_S):
+        while "admin" not in keys:
+            line = (await process.stdout.readline()).decode()
+            assert line, "fulfil dev ended before printing its keys"
+            if found := re.match(r"\s+(\w+)\s+local-\w+\s+(fk_\S+)", line):
+                keys[found[1]] = found[2]
+    return process, keys
+
+
+async def _stop_dev(process: asyncio.subprocess.Process) -> int:
+    process.send_signal(signal.SIGINT)
+    return await asyncio.wait_for(process.wait(), 60)
+
+
+async def test_fulfil_dev_serves_the_api_with_fresh_local_keys_and_metrics(tmp_path: Path):
+    # Given `fulfil dev` on free ports and its own data directory
+    api_port = find_free_port()
+    port, ui_port = _two_free_ports()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FULFIL_")}
+    env.update(FULFIL_DATA_DIR=str(tmp_path / "data"), FULFIL_LOG_FORMAT="json",
+               FULFIL_DEV_SERVER_PORT=str(port), FULFIL_UI_PORT=str(ui_port),
+               FULFIL_API_PORT=str(api_port))
+    api = f"http://127.0.0.1:{api_port}"
+    process, first_keys = await _start_dev(env)
+    try:
+        # Then it printed a key of every role, and the API answers on its port
+        assert set(first_keys) == {"storefront", "support", "warehouse", "admin"}
+        async with httpx.AsyncClient(base_url=api, timeout=10) as client:
+            listed = await client.get("/v1/orders", headers={
+                "Authorization": f"Bearer {first_keys['support']}"})
+            metrics = await client.get("/metrics")
+        assert listed.status_code == 200, listed.text
+        # And /metrics shows the in-process worker's SDK metrics beside the business ones
+        assert "temporal_worker_task_slots_available{" in metrics.text
+        assert "fulfil_orders_placed_total" in metrics.text
+    finally:
+        assert await _stop_dev(process) == 0
+
+    # When it starts again, its keys are replaced: the old ones stop working
+    process, second_keys = await _start_dev(env)
+    try:
+        async with httpx.AsyncClient(base_url=api, timeout=10) as client:
+            old = await client.get("/v1/orders", headers={
+                "Authorization": f"Bearer {first_keys['support']}"})
+            new = await client.get("/v1/orders", headers={
+                "Authorization": f"Bearer {second_keys['support']}"})
+        assert (old.status_code, new.status_code) == (401, 200)
+    finally:
+        assert await _stop_dev(process) == 0

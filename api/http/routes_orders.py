@@ -278,7 +278,7 @@ async def list_orders(
         after=_position(cursor) if cursor else None, limit=limit + 1)
     page = rows[:limit]
     return OrderPage(
-        orders=[OrderSummary(**order_row_json(row), customer_email=row.customer_email)
+        orders=[OrderSummary(**order_row_json(row) | {"customer_email": row.customer_email})
                 for row in page],
         next_cursor=_cursor(page[-1]) if len(rows) > limit else None)
 

@@ -81,8 +81,8 @@ def _httpx_kwargs(request: dict[str, Any]) -> dict[str, Any]:
 
 
 async def waiting_order(orders: OrderService) -> str:
-    """A paid order waiting in PICKING for the warehouse."""
-    placed = await orders.place(checkout())
+    """A paid order waiting in PICKING for the warehouse (a mug: 100 are in stock)."""
+    placed = await orders.place(checkout(lines=[{"sku": "MUG-LOGO", "quantity": 1}]))
     await reach(placed.handle, "PICKING")
     return placed.order.order_id
 

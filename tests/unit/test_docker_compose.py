@@ -45,7 +45,7 @@ def _depends_on(service: dict[str, Any]) -> dict[str, str]:
 def test_the_stack_has_every_service_a_deployment_needs(services: dict[str, Any]) -> None:
     assert set(services) == {
         "postgresql", "temporal-schema", "temporal", "temporal-ui", "temporal-setup",
-        "fulfil-migrate", "worker",
+        "fulfil-migrate", "worker", "api",
     }
 
 
@@ -106,6 +106,23 @@ def test_services_start_in_dependency_order(services: dict[str, Any]) -> None:
     assert _depends_on(services["worker"]) == {
         "fulfil-migrate": COMPLETED, "temporal-setup": COMPLETED,
     }
+    assert _depends_on(services["api"]) == {
+        "fulfil-migrate": COMPLETED, "temporal-setup": COMPLETED,
+    }
+
+
+def test_the_api_serves_the_console_on_8000_with_the_workers_settings(
+    services: dict[str, Any],
+) -> None:
+    api = services["api"]
+    assert api["command"] == ["fulfil", "api", "--host", "0.0.0.0", "--port", "8000"]
+    assert "8000:8000" in api["ports"]
+    assert "healthcheck" in api
+    worker_env = services["worker"]["environment"]
+    for name in ("FULFIL_DATABASE_URL", "FULFIL_TEMPORAL_ADDRESS", "FULFIL_NAMESPACE",
+                 "FULFIL_TASK_QUEUE"):
+        assert api["environment"][name] == worker_env[name]
+    assert worker_env["FULFIL_METRICS_PORT"] == "9464"
 
 
 def test_every_dependency_names_a_service_that_exists(services: dict[str, Any]) -> None:

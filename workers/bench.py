@@ -76,7 +76,7 @@ async def _orders(services: Services, count: int, concurrency: int) -> Figures:
     # The warehouse confirms at once and the carrier moves on every poll: the figure is
     # the engine's cost, not simulated waiting.
     timings = replace(services.settings.timings, warehouse_autoconfirm_s=0, tracking_poll_s=0,
-                      return_window_s=0)
+                      return_window_s=0, survey_after_s=0, survey_open_s=0)
     orders = OrderService(services.client, services.session_factory,
                           services.settings.task_queue, timings)
     run = uuid.uuid4().hex[:8]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -282,11 +283,22 @@ def _port_in_use(port: int) -> bool:
     return False
 
 
+# Below Linux's ephemeral range (32768-60999): a port the OS hands out for `bind(0)` may be
+# handed out again to the next process that asks (the dev server binds several), while one
+# picked here is only taken by someone choosing it.
+_CHOSEN_PORTS = range(20000, 32000)
+
+
 def find_free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    for port in random.sample(_CHOSEN_PORTS, 50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free TCP port between 20000 and 32000 on 127.0.0.1")
 
 
 # --- Search attributes on an existing cluster -------------------------------------------

@@ -255,6 +255,7 @@ async def test_the_movement_ledger_always_sums_to_the_stock_levels(
         ("MUG-LOGO", "BER"): (94, 0),
         ("TEE-BLK-M", "BER"): (6, 6),
         ("TEE-BLK-M", "HAM"): (5, 5),
+        ("TEE-BLK-L", "BER"): (3, 0),  # never ordered
     }
 
 

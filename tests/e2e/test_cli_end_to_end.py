@@ -299,7 +299,7 @@ async def until_running(handle: WorkflowHandle[Any, Any], activity_type: str) ->
 async def test_seeding_the_same_catalogue_again_adds_nothing_and_keeps_the_stock(
         cli: Fulfil, seeded: dict[str, int]):
     # Given the catalogue was seeded through `fulfil seed` into an empty database
-    assert seeded == {"warehouses": 2, "products": 3, "shipping_methods": 2, "stock_rows": 4}
+    assert seeded == {"warehouses": 2, "products": 4, "shipping_methods": 2, "stock_rows": 5}
     before = await cli.stock()
 
     # When the same file is seeded again
@@ -349,7 +349,8 @@ async def test_an_order_placed_from_stdin_completes_and_shows_in_list_and_stock(
     assert (shipment["carrier"], shipment["status"]) == ("sim-standard", "delivered")
     assert kinds(view)[:5] == ["order.placed", "payment.authorized", "stock.reserved",
                                "payment.captured", "warehouse.pick_requested"]
-    assert kinds(view)[-3:] == ["shipment.delivered", "returns.window_opened", "order.completed"]
+    assert kinds(view)[-5:] == ["shipment.delivered", "returns.window_opened", "survey.sent",
+                                "survey.expired", "order.completed"]
     assert [event["seq"] for event in view["timeline"]] == list(range(1, len(view["timeline"]) + 1))
     assert {event["actor"] for event in view["timeline"]
             if event["kind"] in ("warehouse.picked", "warehouse.packed")} == {"warehouse-sim"}

@@ -101,7 +101,7 @@ async def test_a_database_crash_mid_order_delays_it_but_charges_and_ships_once(
     try:
         client = await Client.connect(server.address)
         timings = replace(TIMINGS, warehouse_autoconfirm_s=None, tracking_poll_s=1,
-                          return_window_s=1)
+                          return_window_s=1, survey_after_s=1, survey_open_s=1)
         orders = OrderService(client, db, task_queue, timings)
         # Given an order being picked
         placed = await orders.place(checkout())

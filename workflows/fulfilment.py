@@ -68,9 +68,7 @@ class OrderFulfilment(OrderCore):
 
     async def _fulfil_shipment(self, shipment: ShipmentRun) -> None:
         try:
-            await self._pick(shipment)
-            await self._pack(shipment)
-            await self._hand_over(shipment)
+            await self._send(shipment)
         except Stop as stop:
             shipment.failure = stop.reason
             # Before any parcel has left, one parcel's failure (or a cancel) stops them all.
@@ -78,6 +76,12 @@ class OrderFulfilment(OrderCore):
                 self._halt = stop
             return
         await self._follow_to_the_door(shipment)
+
+    async def _send(self, shipment: ShipmentRun) -> None:
+        """The warehouse picks and packs the parcel, and it is handed to the carrier."""
+        await self._pick(shipment)
+        await self._pack(shipment)
+        await self._hand_over(shipment)
 
     async def _pick(self, shipment: ShipmentRun) -> None:
         actor = await self._await_warehouse(lambda: bool(shipment.picked_by))
@@ -192,9 +196,7 @@ class OrderFulfilment(OrderCore):
 
     async def _send_replacement(self, shipment: ShipmentRun) -> bool:
         try:
-            await self._pick(shipment)
-            await self._pack(shipment)
-            await self._hand_over(shipment)
+            await self._send(shipment)
         except Stop as stop:
             shipment.failure = stop.reason
             await until_done(StockActivities.release_stock, SettleInput(

@@ -24,7 +24,6 @@ every unit beyond the first three across all parcels.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import secrets
 from dataclasses import asdict, dataclass
@@ -45,6 +44,7 @@ from activities.carriers.carrier import (
 from activities.carriers.sim_tables import CarriersimEventRow, CarriersimShipmentRow
 from activities.db.base import utcnow
 from activities.db.engine import SessionFactory
+from activities.simulated_network import SimulatedNetwork
 from domain.money import Money
 from domain.order import Address
 
@@ -129,9 +129,8 @@ class SimulatedCarrier:
         self._service = service
         self._base_price_minor = base_price_minor
         self._transit_days = transit_days
-        self._latency_ms = latency_ms
-        self._failure_rate = transient_failure_rate
-        self._rng = rng or random.Random()
+        self._network_link = SimulatedNetwork(latency_ms, transient_failure_rate,
+                                              rng or random.Random())
 
     async def rates(self, *, address: Address, parcels: list[Parcel], currency: str) -> list[Rate]:
         await self._network()
@@ -259,10 +258,7 @@ class SimulatedCarrier:
 
     async def _network(self) -> None:
         """A round trip's delay, and now and then a failure before the carrier sees the call."""
-        if self._latency_ms > 0:
-            await asyncio.sleep(self._latency_ms * self._rng.uniform(0.5, 1.5) / 1000)
-        if self._rng.random() < self._failure_rate:
-            raise CarrierUnavailable("simulated network failure")
+        await self._network_link.round_trip(CarrierUnavailable)
 
 
 def simulated_carriers(

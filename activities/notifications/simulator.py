@@ -7,7 +7,6 @@ provider how often a message went out. A recipient at `@bounce.example` is refus
 
 from __future__ import annotations
 
-import asyncio
 import random
 import re
 import secrets
@@ -20,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from activities.db.engine import SessionFactory
 from activities.notifications.notifier import NotificationRejected, NotificationUnavailable
 from activities.notifications.sim_tables import NotifysimMessageRow
+from activities.simulated_network import SimulatedNetwork
 
 BOUNCE_DOMAIN = "@bounce.example"
 
@@ -49,9 +49,8 @@ class SimulatedNotifier:
         rng: random.Random | None = None,
     ) -> None:
         self._sessions = session_factory
-        self._latency_ms = latency_ms
-        self._failure_rate = transient_failure_rate
-        self._rng = rng or random.Random()
+        self._network_link = SimulatedNetwork(latency_ms, transient_failure_rate,
+                                              rng or random.Random())
 
     async def send(self, *, idempotency_key: str, recipient: str, subject: str, body: str,
                    template: str) -> str:
@@ -93,10 +92,7 @@ class SimulatedNotifier:
 
     async def _network(self) -> None:
         """A round trip's delay, and now and then a failure before the provider sees the call."""
-        if self._latency_ms > 0:
-            await asyncio.sleep(self._latency_ms * self._rng.uniform(0.5, 1.5) / 1000)
-        if self._rng.random() < self._failure_rate:
-            raise NotificationUnavailable("simulated network failure")
+        await self._network_link.round_trip(NotificationUnavailable)
 
 
 def _require_same(first: NotifysimMessageRow, recipient: str, subject: str) -> None:

@@ -12,7 +12,6 @@ attempts of each idempotency key and then approves; anything else is an `invalid
 
 from __future__ import annotations
 
-import asyncio
 import random
 import re
 import secrets
@@ -32,6 +31,7 @@ from activities.payments.sim_tables import (
     PaysimGiftCardRow,
     PaysimOperationRow,
 )
+from activities.simulated_network import SimulatedNetwork
 from domain.money import Money
 
 APPROVED_TOKENS = frozenset({"tok_visa", "tok_mastercard"})
@@ -84,9 +84,8 @@ class SimulatedGateway:
         rng: random.Random | None = None,
     ) -> None:
         self._sessions = session_factory
-        self._latency_ms = latency_ms
-        self._failure_rate = transient_failure_rate
-        self._rng = rng or random.Random()
+        self._network_link = SimulatedNetwork(latency_ms, transient_failure_rate,
+                                              rng or random.Random())
 
     async def authorize(
         self, *, idempotency_key: str, method: str, token: str, amount: Money, customer_id: str
@@ -174,10 +173,7 @@ class SimulatedGateway:
 
     async def _network(self) -> None:
         """A round trip's delay, and now and then a failure before the gateway sees the call."""
-        if self._latency_ms > 0:
-            await asyncio.sleep(self._latency_ms * self._rng.uniform(0.5, 1.5) / 1000)
-        if self._rng.random() < self._failure_rate:
-            raise GatewayUnavailable("simulated network failure")
+        await self._network_link.round_trip(GatewayUnavailable)
 
 
 async def _claim(

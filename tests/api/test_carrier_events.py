@@ -25,7 +25,7 @@ from api.http.services import ApiServices
 from api.orders import OrderService
 from tests.api.conftest import Keys, bearer, client_for
 from tests.support import checkout
-from tests.workflows.checks import confirm_pick_and_pack, eventually
+from tests.workflows.checks import confirm_pick_and_pack, eventually, reach
 from tests.workflows.conftest import Stack
 from workers.cli import app as fulfil
 
@@ -101,6 +101,8 @@ async def test_a_signed_webhook_is_accepted_and_the_order_is_delivered(
     [pushed] = await eventually(lambda: pushed_events(shipped.handle), "the pushed event")
     assert (pushed["tracking_number"], pushed["code"], pushed["location"]) == (
         shipped.tracking_number, "delivered", "Berlin, DE")
+    # and the order is delivered on the strength of it
+    await reach(shipped.handle, "DELIVERED")
 
 
 def _unsigned(body: bytes) -> tuple[str, bytes, str | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,19 +37,23 @@ class OutboxRepository:
             .returning(OutboxRow.id))
         return inserted is not None
 
-    async def claim_next_pending(self, after_id: int) -> OutboxRow | None:
-        """Locks the oldest pending message past `after_id` that no other relay holds."""
+    async def claim_next_pending(self, after_id: int, now: datetime) -> OutboxRow | None:
+        """Locks the oldest pending message past `after_id` that is due by `now` and that no
+        other relay holds."""
+        due = or_(OutboxRow.next_attempt_at.is_(None), OutboxRow.next_attempt_at <= now)
         return await self.session.scalar(
-            select(OutboxRow).where(OutboxRow.status == PENDING, OutboxRow.id > after_id)
+            select(OutboxRow).where(OutboxRow.status == PENDING, OutboxRow.id > after_id, due)
             .order_by(OutboxRow.id).limit(1).with_for_update(skip_locked=True))
 
     def mark_sent(self, row: OutboxRow, at: datetime) -> None:
         row.attempts += 1
         row.status, row.sent_at, row.last_error = SENT, at, ""
 
-    def record_failure(self, row: OutboxRow, error: str, *, give_up: bool) -> None:
+    def record_failure(self, row: OutboxRow, error: str, *, give_up: bool,
+                       retry_at: datetime | None = None) -> None:
         row.attempts += 1
         row.last_error = error
+        row.next_attempt_at = retry_at
         if give_up:
             row.status = FAILED
 

@@ -31,3 +31,5 @@ class OutboxRow(Base):
     last_error: Mapped[str] = mapped_column(default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # After a failed attempt the relay leaves the row alone until then (backoff).
+    next_attempt_at: Mapped[datetime | None]

@@ -1,17 +1,19 @@
 """Sends the outbox's pending messages through the notifier, each exactly once.
 
 Each message is claimed, sent and marked in its own transaction under a row lock (SKIP LOCKED
-lets several relays share the queue). A relay that dies after the provider accepted a message
-but before its row was marked sent leaves the row pending; the next attempt sends it again
-with the same idempotency key, and the provider answers with the first message instead of
-sending a second.
+lets several relays share the queue). A message that fails is tried again later and later
+(doubling from 2 s up to an hour), so a provider outage of hours delays messages but loses none.
+A relay that dies after the provider accepted a message but before its row was marked sent
+leaves the row pending; the next attempt sends it again with the same idempotency key, and the
+provider answers with the first message instead of sending a second.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 
 import structlog
 
@@ -23,19 +25,28 @@ from activities.notifications.notifier import NotificationRejected, Notifier
 
 log = structlog.get_logger(__name__)
 
-MAX_ATTEMPTS = 10
+# With the backoff below, 25 attempts keep trying for about 14 hours.
+MAX_ATTEMPTS = 25
 BATCH = 50
 INTERVAL_S = 1.0
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def doubling_backoff(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt: 2 s, 4 s, 8 s ... 1 h."""
+    return min(timedelta(seconds=2 ** min(attempts, 12)), MAX_BACKOFF)
 
 
 class OutboxRelay:
     """Moves messages from the outbox table to the notification provider."""
 
     def __init__(self, session_factory: SessionFactory, notifier: Notifier, *,
-                 max_attempts: int = MAX_ATTEMPTS) -> None:
+                 max_attempts: int = MAX_ATTEMPTS,
+                 backoff: Callable[[int], timedelta] = doubling_backoff) -> None:
         self._sessions = session_factory
         self._notifier = notifier
         self._max_attempts = max_attempts
+        self._backoff = backoff
 
     async def run_once(self, batch: int = BATCH) -> int:
         """Tries each pending message once, oldest first, up to `batch`; returns how many went out."""
@@ -43,7 +54,7 @@ class OutboxRelay:
         for _ in range(batch):
             async with self._sessions.begin() as session:
                 outbox = OutboxRepository(session)
-                row = await outbox.claim_next_pending(after)
+                row = await outbox.claim_next_pending(after, utcnow())
                 if row is None:
                     break
                 after = row.id
@@ -92,7 +103,8 @@ class OutboxRelay:
 
     def _retry_or_give_up(self, outbox: OutboxRepository, row: OutboxRow, error: str) -> None:
         give_up = row.attempts + 1 >= self._max_attempts
-        outbox.record_failure(row, error, give_up=give_up)
+        outbox.record_failure(row, error, give_up=give_up,
+                              retry_at=utcnow() + self._backoff(row.attempts + 1))
         event = "notification.failed" if give_up else "notification.retry"
         log.warning(event, order_id=row.order_id, outbox_id=row.id, template=row.template,
                     attempts=row.attempts, error=error)

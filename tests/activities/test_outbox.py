@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from structlog.testing import capture_logs
 from temporalio.testing import ActivityEnvironment
 from typer.testing import CliRunner
@@ -21,7 +21,7 @@ from activities.db.order_repository import OrderRepository
 from activities.db.outbox_repository import OutboxRepository
 from activities.db.outbox_tables import OutboxRow
 from activities.notifications.notifier import NotificationUnavailable
-from activities.notifications.outbox_relay import OutboxRelay
+from activities.notifications.outbox_relay import OutboxRelay, doubling_backoff
 from activities.notifications.simulator import SimulatedNotifier
 from activities.records import RecordActivities, RecordEventInput, RecordOrderInput
 from api.checkout import parse_checkout
@@ -210,11 +210,43 @@ async def test_a_transient_failure_is_retried_on_the_next_run(
     assert row.last_error == "NotificationUnavailable: simulated network failure"
     assert [(e["event"], e["order_id"]) for e in logs] == [("notification.retry", order.order_id)]
 
+    # The next run leaves it alone while it backs off; once it is due, it goes out.
+    assert await OutboxRelay(db, provider).run_once() == 0
+    await make_due(db)
     assert await OutboxRelay(db, provider).run_once() == 1
 
     [row] = await outbox_rows(db)
     assert (row.status, row.attempts, row.last_error) == ("sent", 2, "")
     assert len(await provider.sent(order_id=order.order_id)) == 1
+
+
+def no_wait(attempts: int) -> timedelta:
+    return timedelta(0)
+
+
+async def make_due(db: SessionFactory) -> None:
+    """Plays the clock forward: every message waiting out its backoff is due now."""
+    async with db.begin() as session:
+        await session.execute(update(OutboxRow).values(next_attempt_at=None))
+
+
+def test_failed_attempts_back_off_doubling_up_to_an_hour() -> None:
+    assert [doubling_backoff(n).total_seconds() for n in (1, 2, 3, 10)] == [2, 4, 8, 1024]
+    assert doubling_backoff(12) == doubling_backoff(40) == timedelta(hours=1)
+
+
+async def test_a_failed_message_waits_out_its_backoff_before_the_next_attempt(
+    db: SessionFactory, records: RecordActivities, activity_env: ActivityEnvironment,
+) -> None:
+    order = await place(db, activity_env, records)
+    await record(activity_env, records, order.order_id, 2, "shipment.delivered")
+    before = datetime.now(UTC)
+    await OutboxRelay(db, SimulatedNotifier(db, latency_ms=0, transient_failure_rate=1.0)
+                      ).run_once()
+
+    [row] = await outbox_rows(db)
+    assert row.next_attempt_at is not None
+    assert timedelta(seconds=2) <= row.next_attempt_at - before < timedelta(seconds=4)
 
 
 async def test_a_message_that_keeps_failing_is_given_up_after_the_last_attempt(
@@ -223,7 +255,7 @@ async def test_a_message_that_keeps_failing_is_given_up_after_the_last_attempt(
     order = await place(db, activity_env, records)
     await record(activity_env, records, order.order_id, 2, "shipment.delivered")
     relay = OutboxRelay(db, SimulatedNotifier(db, latency_ms=0, transient_failure_rate=1.0),
-                        max_attempts=3)
+                        max_attempts=3, backoff=no_wait)
 
     with capture_logs() as logs:
         for _ in range(4):
@@ -283,7 +315,7 @@ async def test_a_lost_reply_is_retried_without_sending_twice(
     order = await place(db, activity_env, records)
     await record(activity_env, records, order.order_id, 2, "payment.authorized", "EUR 44.88")
 
-    assert await OutboxRelay(db, ReplyLost(provider)).run_once() == 0
+    assert await OutboxRelay(db, ReplyLost(provider), backoff=no_wait).run_once() == 0
     assert await OutboxRelay(db, provider).run_once() == 1
 
     [row] = await outbox_rows(db)

@@ -87,10 +87,11 @@ class InvalidCheckout(InvalidOrder):
 
 
 def field_errors(error: InvalidOrder) -> tuple[FieldError, ...]:
-    """Every field an InvalidOrder names: all of a checkout's, or the catalogue's one."""
+    """Every field an InvalidOrder names: all of a checkout's, or all the catalogue's."""
     if isinstance(error, InvalidCheckout):
         return error.errors
-    return (FieldError(error.field, error.message),)
+    return tuple(FieldError(field, message)
+                 for field, message in ((error.field, error.message), *error.more))
 
 
 def new_order_id() -> str:

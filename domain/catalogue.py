@@ -35,26 +35,16 @@ class Catalogue:
 
 
 def price_order(request: CheckoutRequest, catalogue: Catalogue) -> PricedOrder:
-    """Checks a checkout against the catalogue and prices it; raises InvalidOrder naming the field."""
-    if request.currency != catalogue.currency:
-        raise InvalidOrder(
-            "currency", f"{request.currency!r} is not the catalogue's currency {catalogue.currency!r}"
-        )
-    if request.payment_method not in PAYMENT_METHODS:
-        raise InvalidOrder(
-            "payment.method",
-            f"unknown payment method {request.payment_method!r}; "
-            f"expected one of {', '.join(sorted(PAYMENT_METHODS))}",
-        )
-    method = catalogue.shipping_methods.get(request.shipping_method)
-    if method is None:
-        raise InvalidOrder(
-            "shipping.method",
-            f"unknown shipping method {request.shipping_method!r}; "
-            f"expected one of {', '.join(sorted(catalogue.shipping_methods))}",
-        )
-    lines = tuple(_price_line(index, line.sku, line.quantity, catalogue)
-                  for index, line in enumerate(request.lines))
+    """Checks a checkout against the catalogue and prices it; raises InvalidOrder naming
+    every field the catalogue refuses."""
+    problems = [*_order_problems(request, catalogue), *_line_problems(request, catalogue)]
+    if problems:
+        (field, message), *more = problems
+        raise InvalidOrder(field, message, more=tuple(more))
+    method = catalogue.shipping_methods[request.shipping_method]
+    lines = tuple(OrderLine(sku=line.sku, name=catalogue.products[line.sku].name,
+                            quantity=line.quantity, unit_price=catalogue.products[line.sku].price)
+                  for line in request.lines)
     subtotal = sum((line.total for line in lines), Money.zero(catalogue.currency))
     totals = Totals(subtotal=subtotal, shipping=method.price, grand_total=subtotal + method.price)
     return PricedOrder(
@@ -68,10 +58,26 @@ def price_order(request: CheckoutRequest, catalogue: Catalogue) -> PricedOrder:
     )
 
 
-def _price_line(index: int, sku: str, quantity: int, catalogue: Catalogue) -> OrderLine:
-    product = catalogue.products.get(sku)
-    if product is None:
-        raise InvalidOrder(f"lines[{index}].sku", f"unknown SKU {sku!r}")
-    if quantity < 1:
-        raise InvalidOrder(f"lines[{index}].quantity", "must be at least 1")
-    return OrderLine(sku=sku, name=product.name, quantity=quantity, unit_price=product.price)
+def _order_problems(request: CheckoutRequest, catalogue: Catalogue) -> list[tuple[str, str]]:
+    problems = []
+    if request.currency != catalogue.currency:
+        problems.append(("currency", f"{request.currency!r} is not the catalogue's currency "
+                                     f"{catalogue.currency!r}"))
+    if request.payment_method not in PAYMENT_METHODS:
+        problems.append(("payment.method", f"unknown payment method {request.payment_method!r}; "
+                                           f"expected one of {', '.join(sorted(PAYMENT_METHODS))}"))
+    if request.shipping_method not in catalogue.shipping_methods:
+        problems.append(("shipping.method",
+                         f"unknown shipping method {request.shipping_method!r}; "
+                         f"expected one of {', '.join(sorted(catalogue.shipping_methods))}"))
+    return problems
+
+
+def _line_problems(request: CheckoutRequest, catalogue: Catalogue) -> list[tuple[str, str]]:
+    problems = []
+    for index, line in enumerate(request.lines):
+        if line.sku not in catalogue.products:
+            problems.append((f"lines[{index}].sku", f"unknown SKU {line.sku!r}"))
+        if line.quantity < 1:
+            problems.append((f"lines[{index}].quantity", "must be at least 1"))
+    return problems

@@ -6,12 +6,15 @@ class DomainError(Exception):
 
 
 class InvalidOrder(DomainError):
-    """A checkout payload that cannot become an order; `field` names the culprit."""
+    """A checkout payload that cannot become an order; `field` names the (first) culprit and
+    `more` any further (field, message) pairs found in the same check."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    def __init__(self, field: str, message: str, *,
+                 more: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__("; ".join(f"{f}: {m}" for f, m in ((field, message), *more)))
         self.field = field
         self.message = message
+        self.more = more
 
 
 class ActionRefused(DomainError):

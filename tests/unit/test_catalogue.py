@@ -180,3 +180,13 @@ def test_prices_follow_the_catalogue_currencys_exponent() -> None:
     assert priced.currency == "JPY"
     assert priced.totals.grand_total == Money(4400, "JPY")
     assert str(priced.totals.grand_total) == "4400 JPY"
+
+
+
+def test_every_field_the_catalogue_refuses_is_named_at_once() -> None:
+    error = refusal(checkout(("NOPE-9", 1), ("MUG-01", 1), ("GONE-1", 0),
+                             currency="USD", shipping_method="drone"))
+
+    assert [error.field, *(field for field, _ in error.more)] == [
+        "currency", "shipping.method", "lines[0].sku", "lines[2].sku", "lines[2].quantity"]
+    assert str(error).startswith("currency: 'USD' is not the catalogue's currency 'EUR'; ")

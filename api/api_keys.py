@@ -49,6 +49,13 @@ class ApiKeyService:
             raise ActionRefused(f"an API key named {name!r} already exists") from None
         return IssuedKey(name, role.value, key)
 
+    async def reissue(self, name: str, role: Role) -> IssuedKey:
+        """Issues a new key under `name`, replacing the one it had: the old key stops working."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        async with self.session_factory.begin() as session:
+            await ApiKeyRepository(session).put(name, role.value, hash_key(key))
+        return IssuedKey(name, role.value, key)
+
     async def revoke(self, name: str) -> None:
         async with self.session_factory.begin() as session:
             if not await ApiKeyRepository(session).revoke(name):

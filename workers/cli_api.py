@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -16,10 +15,8 @@ import uvicorn
 from fastapi import FastAPI
 from rich.console import Console
 
-from activities.db.api_key_repository import ApiKeyRepository
-from activities.db.base import utcnow
 from activities.db.engine import SessionFactory
-from api.api_keys import KEY_PREFIX, ApiKeyService, IssuedKey, hash_key
+from api.api_keys import ApiKeyService, IssuedKey
 from api.http.app import create_app
 from api.http.routes_metrics import serve_sdk_metrics_from
 from api.http.services import ApiServices
@@ -114,7 +111,8 @@ def in_process_metrics_address(settings: Settings) -> str:
 async def issue_local_keys(session_factory: SessionFactory) -> list[IssuedKey]:
     """A fresh `local-<role>` key of every role: keys are stored only as hashes, so the one
     way to show a key again is to replace it, and the previous one stops working."""
-    return [await _reissue(session_factory, f"local-{role.value}", role) for role in Role]
+    service = ApiKeyService(session_factory)
+    return [await service.reissue(f"local-{role.value}", role) for role in Role]
 
 
 def print_local_access(console: Console, api_url: str, keys: list[IssuedKey]) -> None:
@@ -124,19 +122,6 @@ def print_local_access(console: Console, api_url: str, keys: list[IssuedKey]) ->
     for issued in keys:
         console.print(f"  {issued.role:<10}  {issued.name:<16}  {issued.key}", highlight=False,
                       soft_wrap=True)
-
-
-async def _reissue(session_factory: SessionFactory, name: str, role: Role) -> IssuedKey:
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    async with session_factory.begin() as session:
-        keys = ApiKeyRepository(session)
-        row = await keys.get_by_name(name)
-        if row is None:
-            await keys.add(name, role.value, hash_key(key))
-        else:  # names are unique, revoked keys included: the row takes the new key
-            row.role, row.key_hash, row.revoked_at, row.created_at = (
-                role.value, hash_key(key), None, utcnow())
-    return IssuedKey(name, role.value, key)
 
 
 @apikey_app.command("create")

@@ -19,6 +19,15 @@ class ApiKeyRepository:
         await self.session.flush()
         return row
 
+    async def put(self, name: str, role: str, key_hash: str) -> None:
+        """Stores the key under `name`: a new row, or the named row (even a revoked one:
+        names are unique) takes the new role and hash and is active again."""
+        row = await self.get_by_name(name)
+        if row is None:
+            await self.add(name, role, key_hash)
+            return
+        row.role, row.key_hash, row.revoked_at, row.created_at = role, key_hash, None, utcnow()
+
     async def get_by_name(self, name: str) -> ApiKeyRow | None:
         return await self.session.scalar(select(ApiKeyRow).where(ApiKeyRow.name == name))
 

@@ -19,6 +19,7 @@ from activities.db.allocation_repository import CampaignRepository
 from activities.db.engine import SessionFactory
 from domain.campaigns import ACTIVE, Campaign, InvalidCampaign, new_campaign
 from domain.errors import ActionRefused, CampaignConflict, DomainError
+from domain.times import parse_utc
 from workflows.campaign_contract import (
     CampaignInput,
     CampaignResult,
@@ -39,10 +40,9 @@ class CampaignNotFound(DomainError):
 def parse_time(text: str, field: str) -> datetime:
     """An ISO date or date-time; one without a zone is UTC."""
     try:
-        when = datetime.fromisoformat(text.strip())
+        return parse_utc(text)
     except ValueError:
         raise InvalidCampaign(field, f"not an ISO date-time {text!r}") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def parse_hold(text: str) -> tuple[str, str, int]:

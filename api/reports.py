@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
@@ -20,6 +20,7 @@ from domain.reports import (
     satisfaction_report,
     shipping_report,
 )
+from domain.times import parse_utc
 
 log = structlog.get_logger(__name__)
 
@@ -27,10 +28,9 @@ log = structlog.get_logger(__name__)
 def parse_instant(text: str, option: str) -> datetime:
     """An ISO date or date-time in UTC: one without a zone is UTC, one with is converted."""
     try:
-        when = datetime.fromisoformat(text.strip())
+        return parse_utc(text)
     except ValueError:
         raise InvalidReportPeriod(f"{option}: not an ISO date or date-time {text!r}") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 class ReportService:

@@ -4,7 +4,7 @@ deliveries, and the view of levels and low-stock alerts. Bad input changes nothi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 from temporalio.client import Client
@@ -14,6 +14,7 @@ from activities.db.backorder_repository import BackorderRepository, Fill
 from activities.db.engine import SessionFactory
 from activities.db.stock_repository import IncomingStock, StockAlert, StockLevel, StockRepository
 from domain.errors import InvalidStockChange
+from domain.times import parse_utc
 
 log = structlog.get_logger(__name__)
 
@@ -31,10 +32,9 @@ class Receipt:
 def parse_expected_date(text: str) -> datetime:
     """An ISO date or date-time; one without a zone is UTC."""
     try:
-        when = datetime.fromisoformat(text.strip())
+        return parse_utc(text)
     except ValueError:
         raise InvalidStockChange(f"expected date: not an ISO date {text!r}") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _require(**fields: str) -> None:

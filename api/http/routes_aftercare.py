@@ -13,6 +13,7 @@ from api.api_keys import ApiKey
 from api.checkout import NO_NUL, ORDER_ID_PATTERN
 from api.http.auth import require, services
 from api.http.problems import problem_responses
+from api.http.routes_orders import MoneyOut
 from api.http.services import ApiServices
 from domain.access import Right
 from domain.returns import ReturnReason
@@ -73,12 +74,6 @@ class RatingIn(BaseModel):
     rating: Annotated[int, Field(ge=1, le=5)]
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000,
                                               pattern=NO_NUL)] = ""
-
-
-class MoneyOut(BaseModel):
-    amount: int
-    currency: str
-    display: str
 
 
 class ReturnLineOut(BaseModel):

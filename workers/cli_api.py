@@ -29,6 +29,7 @@ from workers.stack import find_free_port
 
 log = structlog.get_logger(__name__)
 LOCAL_HOST = "127.0.0.1"
+API_DRAIN_S = 2
 
 apikey_app = typer.Typer(help="API keys of the HTTP API.", no_args_is_help=True)
 
@@ -50,8 +51,11 @@ def api(host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.
 
 
 def _uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
-    # log_config=None: uvicorn's loggers go through the same structlog pipeline.
-    return uvicorn.Config(app, host=host, port=port, log_config=None)
+    # log_config=None: uvicorn's loggers go through the same structlog pipeline. Requests
+    # still running API_DRAIN_S after a stop are cancelled: one waiting on a workflow
+    # update would otherwise keep the process up for as long as the update takes.
+    return uvicorn.Config(app, host=host, port=port, log_config=None,
+                          timeout_graceful_shutdown=API_DRAIN_S)
 
 
 class _BesideWorker(uvicorn.Server):

@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import structlog
@@ -16,14 +17,17 @@ import typer
 from rich.console import Console
 
 from domain.errors import DomainError
+from workers import stop_deadline
 from workers.logging import configure_logging
 from workers.runtime import Services
 from workers.settings import Settings, load_settings
+from workers.stack_state import NoStackRunning, StackBusy
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 log = structlog.get_logger("fulfil.cli")
 T = TypeVar("T")
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+WORKER_DRAIN = timedelta(seconds=2)
 
 
 JsonLogs = Annotated[bool, typer.Option("--json", help="Log JSON lines (as FULFIL_LOG_FORMAT=json).")]
@@ -54,6 +58,8 @@ def run_command(main: Callable[[], Awaitable[T]]) -> T:
         raise
     except DomainError as error:
         failure = (str(error), 2)
+    except (NoStackRunning, StackBusy) as error:
+        failure = (str(error), 1)
     except Exception as error:  # noqa: BLE001 - the CLI's last line of defence
         log.debug("command.failed", exc_info=True)
         failure = (f"{type(error).__name__}: {error}", 1)
@@ -66,15 +72,20 @@ def run_command(main: Callable[[], Awaitable[T]]) -> T:
 
 
 async def until_interrupted() -> None:
+    """Returns on SIGINT/SIGTERM, and from then on the process has a deadline to stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    stop_deadline.arm()
 
 
 async def serve_worker(services: Services) -> None:
-    async with services.worker(), services.outbox_relay().running():
+    # Activities get WORKER_DRAIN to finish, then are cancelled (their retries go to
+    # another worker): part of the deadline stop_deadline gives the whole process.
+    async with services.worker(graceful_shutdown_timeout=WORKER_DRAIN), \
+            services.outbox_relay().running():
         log.info("worker.started", task_queue=services.settings.task_queue,
                  namespace=services.settings.namespace)
         await until_interrupted()

@@ -23,9 +23,11 @@ from api.aftercare import AftercareService
 from api.catalogue import parse_seed, seed_catalogue
 from api.orders import OrderService
 from api.stock import StockService
+from workers.local_stack import Endpoints, Role, open_local_stack
 from workers.logging import temporal_runtime
 from workers.settings import Settings
-from workers.stack import ensure_search_attributes, start_embedded_postgres, start_temporal_dev_server
+from workers.stack import ensure_search_attributes
+from workers.stack_state import NoStackRunning, no_stack_message
 from workers.worker import build_activities, build_worker
 
 log = structlog.get_logger(__name__)
@@ -76,48 +78,37 @@ class Services:
         return OutboxRelay(self.session_factory, notifier)
 
 
-async def database_url(settings: Settings, stack: AsyncExitStack) -> str:
-    """The configured database, or the embedded one under the data directory."""
-    if settings.database_url:
-        return settings.database_url
-    embedded = await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
-    stack.callback(embedded.stop)
-    log.info("postgres.embedded", pgdata=str(embedded.pgdata))
-    return embedded.url
-
-
-async def temporal_client(settings: Settings, stack: AsyncExitStack, *, start_server: bool,
-                          metrics_address: str | None = None) -> tuple[Client, str | None]:
-    """Connects to the configured cluster, or starts (or joins) a local dev server."""
+async def temporal_client(settings: Settings, endpoints: Endpoints, *,
+                          metrics_address: str | None = None) -> Client:
+    """Connects to the configured cluster, or to the local stack's dev server."""
     runtime = temporal_runtime(metrics_address)
     if metrics_address:
         log.info("temporal.metrics_serving", address=metrics_address)
-    if settings.temporal_address:
-        return await Client.connect(settings.temporal_address, namespace=settings.namespace,
-                                    runtime=runtime), None
-    if not start_server:
-        return await Client.connect(f"127.0.0.1:{settings.dev_server_port}",
-                                    namespace=settings.namespace, runtime=runtime), None
-    server = await start_temporal_dev_server(settings.data_dir, port=settings.dev_server_port,
-                                             ui_port=settings.ui_port,
-                                             namespace=settings.namespace)
-    stack.callback(server.stop)
-    client = await Client.connect(server.address, namespace=settings.namespace, runtime=runtime)
-    await ensure_search_attributes(client, settings.namespace)
-    log.info("temporal.dev_server", address=server.address, ui=server.ui_url)
-    return client, server.ui_url
+    if endpoints.temporal_address is None:
+        raise NoStackRunning(no_stack_message(settings.data_dir))
+    client = await Client.connect(endpoints.temporal_address, namespace=settings.namespace,
+                                  runtime=runtime)
+    if endpoints.owner is not None and not settings.temporal_address:
+        await ensure_search_attributes(client, settings.namespace)
+    return client
 
 
 @asynccontextmanager
 async def open_services(settings: Settings, *, start_server: bool = False,
                         migrate: bool = False, seed_demo: bool | str = False,
-                        temporal: bool | str = True,
+                        temporal: bool | str = True, private_stack: bool = False,
                         sdk_metrics: str | None = None) -> AsyncIterator[Services]:
-    """`temporal=False` opens the database alone, for commands that never talk to Temporal;
-    `temporal="if-reachable"` connects when it can and goes on without it otherwise;
-    `sdk_metrics="host:port"` serves the Temporal SDK's metrics there."""
+    """`start_server=True` owns the local stack of the data directory (workers.local_stack),
+    `private_stack=True` runs a PostgreSQL of its own when no stack runs, any other command
+    joins the running stack; `temporal=False` opens the database alone, for commands that
+    never talk to Temporal; `temporal="if-reachable"` connects when it can and goes on
+    without it otherwise; `sdk_metrics="host:port"` serves the Temporal SDK's metrics there."""
     async with AsyncExitStack() as stack:
-        url = await database_url(settings, stack)
+        role = Role.OWN if start_server else Role.PRIVATE if private_stack else Role.JOIN
+        endpoints = await open_local_stack(settings, stack, role=role, temporal=temporal)
+        url = endpoints.database_url
+        if url is None:
+            raise NoStackRunning(no_stack_message(settings.data_dir))
         if migrate:
             await asyncio.to_thread(upgrade, url)
         engine = build_engine(url)
@@ -128,12 +119,14 @@ async def open_services(settings: Settings, *, start_server: bool = False,
         client, ui = None, None
         if temporal:
             try:
-                client, ui = await temporal_client(settings, stack, start_server=start_server,
-                                                   metrics_address=sdk_metrics)
+                client = await temporal_client(settings, endpoints, metrics_address=sdk_metrics)
+                ui = endpoints.temporal_ui
             except RuntimeError as error:
                 if temporal != "if-reachable":
                     raise
                 log.warning("temporal.unreachable", error=str(error))
+        if endpoints.owner is not None:
+            endpoints.owner.mark_ready()
         yield Services(settings, url, session_factory, client, ui,
                        scrape_url(sdk_metrics) if client and sdk_metrics else None)
 

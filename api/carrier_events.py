@@ -14,6 +14,7 @@ from activities.db.engine import SessionFactory
 from activities.db.order_repository import ShipmentRepository
 from api.orders import OrderNotFound
 from domain.errors import ActionRefused, DomainError
+from domain.text_rules import MAX_NAME, MAX_REASON, text_problem
 from domain.tracking import parse_code
 from workflows.order_contract import CarrierEvent, order_workflow_id
 from workflows.order_workflow import OrderWorkflow
@@ -23,6 +24,7 @@ log = structlog.get_logger(__name__)
 # Carrier clocks drift a little; an event further ahead than this is a mistake, not a scan.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_TRACKING_NUMBER = 64
+MAX_TEXT = {"location": MAX_NAME, "description": MAX_REASON}
 
 
 class UnknownParcel(OrderNotFound):
@@ -38,6 +40,10 @@ class InvalidCarrierEvent(DomainError):
         self.message = message
 
 
+class ScanFromTheFuture(InvalidCarrierEvent):
+    """A well-formed scan whose time has not come yet by this server's clock."""
+
+
 @dataclass(frozen=True)
 class DeliveredEvent:
     order_id: str
@@ -48,10 +54,13 @@ class DeliveredEvent:
 def checked_event(tracking_number: str, code: str, at: datetime, location: str,
                   description: str, now: datetime) -> CarrierEvent:
     """The event as the workflow takes it, or InvalidCarrierEvent naming the bad field."""
+    location, description = _text("location", location), _text("description", description)
     tracking_number = tracking_number.strip()
     if not tracking_number or len(tracking_number) > MAX_TRACKING_NUMBER:
         raise InvalidCarrierEvent(
             "tracking_number", f"must be 1 to {MAX_TRACKING_NUMBER} characters")
+    if text_problem(tracking_number, max_length=MAX_TRACKING_NUMBER):
+        raise InvalidCarrierEvent("tracking_number", "must not contain control characters")
     try:
         tracking_code = parse_code(code)
     except ValueError as error:
@@ -59,9 +68,17 @@ def checked_event(tracking_number: str, code: str, at: datetime, location: str,
     if at.tzinfo is None or at.utcoffset() is None:
         raise InvalidCarrierEvent("at", "must carry a time zone (e.g. 2025-03-01T09:30:00Z)")
     if at > now + MAX_CLOCK_SKEW:
-        raise InvalidCarrierEvent("at", f"{at.isoformat()} is in the future")
-    return CarrierEvent(tracking_code.value, at.astimezone(UTC), location.strip(),
-                        description.strip(), tracking_number)
+        raise ScanFromTheFuture("at", f"{at.isoformat()} is in the future")
+    return CarrierEvent(tracking_code.value, at.astimezone(UTC), location, description,
+                        tracking_number)
+
+
+def _text(field: str, value: str) -> str:
+    """Free text of the scan, stripped; InvalidCarrierEvent when it could not be stored."""
+    problem = text_problem(value, max_length=MAX_TEXT[field])
+    if problem is not None:
+        raise InvalidCarrierEvent(field, problem)
+    return value.strip()
 
 
 class CarrierEventService:

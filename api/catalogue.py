@@ -11,6 +11,7 @@ from activities.db.catalogue_repository import CatalogueRepository, SeedCounts
 from activities.db.engine import SessionFactory
 from activities.db.stock_repository import StockRepository
 from activities.db.tables import StockMovementRow
+from api.text import Name
 from domain.catalogue import Product, ShippingMethod
 from domain.errors import InvalidOrder
 from domain.money import Money
@@ -27,14 +28,14 @@ class _Strict(BaseModel):
 
 class WarehouseIn(_Strict):
     code: Code
-    name: str
+    name: Name
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
     priority: int = 100
 
 
 class ProductIn(_Strict):
     sku: Code
-    name: str
+    name: Name
     price: str
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
     backorderable: bool = False
@@ -42,7 +43,7 @@ class ProductIn(_Strict):
 
 class ShippingMethodIn(_Strict):
     code: Code
-    carrier: str
+    carrier: Name
     price: str
     currency: str
     transit_days: Annotated[int, Field(ge=0)]

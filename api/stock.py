@@ -14,6 +14,7 @@ from activities.db.backorder_repository import BackorderRepository, Fill
 from activities.db.engine import SessionFactory
 from activities.db.stock_repository import IncomingStock, StockAlert, StockLevel, StockRepository
 from domain.errors import InvalidStockChange
+from domain.text_rules import MAX_REASON, MAX_REFERENCE, checked_text
 from domain.times import parse_utc
 
 log = structlog.get_logger(__name__)
@@ -41,6 +42,11 @@ def _require(**fields: str) -> None:
     for name, value in fields.items():
         if not value.strip():
             raise InvalidStockChange(f"{name} may not be empty")
+        checked_text(name, value, max_length=MAX_REASON)
+
+
+def _check_reference(reference: str) -> None:
+    checked_text("reference", reference, max_length=MAX_REFERENCE)
 
 
 async def wake_backorders(client: Client, fills: tuple[Fill, ...] | list[Fill]) -> None:
@@ -63,6 +69,7 @@ class StockService:
                       actor: str = "system", reason: str = "receipt") -> Receipt:
         """Books a delivery (or a return restocked, with `reason`) into a warehouse."""
         _require(sku=sku, warehouse=warehouse, actor=actor, reason=reason)
+        _check_reference(reference)
         async with self.session_factory.begin() as session:
             stock = StockRepository(session)
             level = await stock.receive(sku, warehouse, quantity, reference, actor, reason=reason)
@@ -104,6 +111,7 @@ class StockService:
                      reference: str = "") -> IncomingStock:
         """Records a delivery on its way."""
         _require(sku=sku, warehouse=warehouse)
+        _check_reference(reference)
         if expected_at.tzinfo is None:
             raise InvalidStockChange("expected date: needs a time zone")
         async with self.session_factory.begin() as session:

@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 from domain.errors import InvalidOrder
 from domain.money import Money
-from domain.order import CheckoutRequest, OrderLine, PricedOrder, Totals
+from domain.order import (
+    MAX_GRAND_TOTAL,
+    MAX_LINES,
+    MAX_UNITS,
+    CheckoutRequest,
+    OrderLine,
+    PricedOrder,
+    Totals,
+    merged_lines,
+)
 
 PAYMENT_METHODS: frozenset[str] = frozenset({"card", "paypal", "invoice", "gift_card"})
 
@@ -44,9 +53,12 @@ def price_order(request: CheckoutRequest, catalogue: Catalogue) -> PricedOrder:
     method = catalogue.shipping_methods[request.shipping_method]
     lines = tuple(OrderLine(sku=line.sku, name=catalogue.products[line.sku].name,
                             quantity=line.quantity, unit_price=catalogue.products[line.sku].price)
-                  for line in request.lines)
+                  for line in merged_lines(request.lines))
     subtotal = sum((line.total for line in lines), Money.zero(catalogue.currency))
     totals = Totals(subtotal=subtotal, shipping=method.price, grand_total=subtotal + method.price)
+    if totals.grand_total.amount > MAX_GRAND_TOTAL:
+        raise InvalidOrder("lines", f"the order's total {totals.grand_total} is over the limit of "
+                                    f"{Money(MAX_GRAND_TOTAL, catalogue.currency)}")
     return PricedOrder(
         order_id=request.order_id, customer=request.customer, currency=catalogue.currency,
         lines=lines, shipping_method=method.code, carrier=method.carrier,
@@ -75,6 +87,11 @@ def _order_problems(request: CheckoutRequest, catalogue: Catalogue) -> list[tupl
 
 def _line_problems(request: CheckoutRequest, catalogue: Catalogue) -> list[tuple[str, str]]:
     problems = []
+    if len(request.lines) > MAX_LINES:
+        problems.append(("lines", f"at most {MAX_LINES} lines, not {len(request.lines)}"))
+    units = sum(line.quantity for line in request.lines)
+    if units > MAX_UNITS:
+        problems.append(("lines", f"at most {MAX_UNITS} units in an order, not {units}"))
     for index, line in enumerate(request.lines):
         if line.sku not in catalogue.products:
             problems.append((f"lines[{index}].sku", f"unknown SKU {line.sku!r}"))

@@ -25,6 +25,11 @@ class StockPosition:
         return max(0, self.on_hand - self.reserved - self.safety_stock - self.campaign_held)
 
 
+# The most units one receipt, expected delivery or adjustment may move: far inside the
+# ledger's 32-bit deltas, and beyond any real delivery.
+MAX_STOCK_CHANGE = 1_000_000
+
+
 class ReorderChange(Enum):
     FELL_TO_POINT = "fell_to_point"
     ROSE_ABOVE_POINT = "rose_above_point"
@@ -33,11 +38,18 @@ class ReorderChange(Enum):
 def check_receipt(quantity: int) -> None:
     if quantity <= 0:
         raise InvalidStockChange(f"a receipt needs a quantity above 0, got {quantity}")
+    _check_size("a receipt", quantity)
 
 
 def check_incoming(quantity: int) -> None:
     if quantity <= 0:
         raise InvalidStockChange(f"expected stock needs a quantity above 0, got {quantity}")
+    _check_size("expected stock", quantity)
+
+
+def _check_size(what: str, units: int) -> None:
+    if abs(units) > MAX_STOCK_CHANGE:
+        raise InvalidStockChange(f"{what} may move at most {MAX_STOCK_CHANGE} units, got {units}")
 
 
 def check_adjustment(delta: int | None, counted: int | None) -> None:
@@ -48,6 +60,7 @@ def check_adjustment(delta: int | None, counted: int | None) -> None:
         raise InvalidStockChange("an adjustment by 0 changes nothing")
     if counted is not None and counted < 0:
         raise InvalidStockChange(f"a counted quantity may not be below 0, got {counted}")
+    _check_size("an adjustment", delta if delta is not None else counted or 0)
 
 
 def adjusted_on_hand(position: StockPosition, *, delta: int | None = None,

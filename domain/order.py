@@ -8,6 +8,13 @@ from domain.money import Money
 
 ADDRESS_REQUIRED = ("name", "line1", "city", "postal_code", "country")
 
+# An order's limits, so its sums stay far inside the database's 64-bit money columns and its
+# workflow's payloads stay small. Lines naming the same SKU are merged into one.
+MAX_LINES = 100
+MAX_UNITS_PER_LINE = 1_000
+MAX_UNITS = MAX_LINES * MAX_UNITS_PER_LINE  # in the whole order, after merging
+MAX_GRAND_TOTAL = 10**12  # minor units: 10,000,000,000.00 in a two-decimal currency
+
 
 @dataclass(frozen=True)
 class Customer:
@@ -32,6 +39,14 @@ class RequestedLine:
 
     sku: str
     quantity: int
+
+
+def merged_lines(lines: tuple[RequestedLine, ...]) -> tuple[RequestedLine, ...]:
+    """One line per SKU, in the order each SKU first appears, with the quantities added."""
+    quantities: dict[str, int] = {}
+    for line in lines:
+        quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+    return tuple(RequestedLine(sku, quantity) for sku, quantity in quantities.items())
 
 
 @dataclass(frozen=True)

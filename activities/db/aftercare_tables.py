@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.db.base import Base, utcnow
@@ -19,7 +19,7 @@ class CarrierClaimRow(Base):
     carrier: Mapped[str] = mapped_column(String(32))
     tracking_number: Mapped[str] = mapped_column(unique=True)
     reason: Mapped[str] = mapped_column(String(32))  # lost | returned_to_sender
-    amount: Mapped[int]  # the value of the goods claimed, minor units
+    amount: Mapped[int] = mapped_column(BigInteger)  # the value of the goods claimed, minor units
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), default="filed")
     filed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -42,7 +42,7 @@ class ReturnRow(Base):
     tracking_number: Mapped[str] = mapped_column(default="")
     label_url: Mapped[str] = mapped_column(default="")
     currency: Mapped[str] = mapped_column(String(3))
-    refund_amount: Mapped[int] = mapped_column(default=0)  # minor units refunded for it
+    refund_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # minor units refunded for it
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     received_at: Mapped[datetime | None]
     refunded_at: Mapped[datetime | None]
@@ -58,7 +58,7 @@ class ReturnLineRow(Base):
     rma: Mapped[str] = mapped_column(ForeignKey("returns.rma"), primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     quantity: Mapped[int]
-    unit_price: Mapped[int]
+    unit_price: Mapped[int] = mapped_column(BigInteger)
     warehouse: Mapped[str] = mapped_column(String(16), default="")  # restocked into
     resellable: Mapped[int] = mapped_column(default=0)
     damaged: Mapped[int] = mapped_column(default=0)

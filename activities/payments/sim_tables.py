@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.db.base import Base, utcnow
@@ -23,9 +23,9 @@ class PaysimAuthorizationRow(Base):
     token: Mapped[str]
     customer_id: Mapped[str] = mapped_column(index=True)
     currency: Mapped[str] = mapped_column(String(3))
-    authorized: Mapped[int]
-    captured: Mapped[int] = mapped_column(default=0)
-    refunded: Mapped[int] = mapped_column(default=0)
+    authorized: Mapped[int] = mapped_column(BigInteger)
+    captured: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     voided: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -46,7 +46,7 @@ class PaysimOperationRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     authorization: Mapped[str | None] = mapped_column(String(64), index=True)
     reference: Mapped[str | None] = mapped_column(String(64))
-    amount: Mapped[int | None]
+    amount: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
     decline_code: Mapped[str | None] = mapped_column(String(48))
     decline_message: Mapped[str | None]
@@ -59,4 +59,4 @@ class PaysimGiftCardRow(Base):
 
     __tablename__ = "paysim_gift_cards"
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
-    balance: Mapped[int]
+    balance: Mapped[int] = mapped_column(BigInteger)

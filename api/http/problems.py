@@ -10,14 +10,22 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from api.checkout import field_errors
+from api.checkout import InvalidCheckout, field_errors
 from api.orders import DuplicateOrder, OrderNotFound
-from domain.errors import ActionRefused, DomainError, InvalidOrder
+from api.text import error_message
+from domain.errors import ActionRefused, DomainError, InvalidOrder, InvalidRequest
 
 PROBLEM_JSON = "application/problem+json"
+INVALID_REQUEST = "/problems/invalid-request"  # the request breaks the documented schema
+NOT_IN_CATALOGUE = "/problems/not-in-catalogue"
+BUSINESS_RULE = "/problems/business-rule"
+# Refusals of requests the documented schema allows: the rule depends on the server's state
+# (its catalogue, clock, issued cursors) or spans several fields, which no schema can state.
+BEYOND_THE_SCHEMA = frozenset({NOT_IN_CATALOGUE, BUSINESS_RULE})
 log = structlog.get_logger(__name__)
 
 
@@ -66,10 +74,11 @@ def problem_responses(*statuses: int, why: Mapping[int, str] | None = None
 class InvalidField(Exception):
     """A request field the route itself found wrong (e.g. an amount that is no sum)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, kind: str = INVALID_REQUEST) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.kind = kind  # BUSINESS_RULE when the field is well formed but the state refuses it
 
 
 def problem(status: int, title: str, detail: str, *, type_: str = "about:blank",
@@ -80,8 +89,7 @@ def problem(status: int, title: str, detail: str, *, type_: str = "about:blank",
 
 def invalid(errors: list[dict[str, str]]) -> JSONResponse:
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return problem(422, "Invalid request", detail, type_="/problems/invalid-request",
-                   errors=errors)
+    return problem(422, "Invalid request", detail, type_=INVALID_REQUEST, errors=errors)
 
 
 def field_path(location: tuple[int | str, ...] | list[int | str]) -> str:
@@ -90,6 +98,8 @@ def field_path(location: tuple[int | str, ...] | list[int | str]) -> str:
     parts = list(location)
     if parts[:1] == ["body"]:
         parts = parts[1:]
+    # A union's branch (a model's name, or a tag such as OTHER) is no field of the request.
+    parts = [part for part in parts if not (isinstance(part, str) and part[:1].isupper())]
     path = ""
     for part in parts:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
@@ -97,16 +107,28 @@ def field_path(location: tuple[int | str, ...] | list[int | str]) -> str:
 
 
 async def _invalid_order(request: Request, error: Exception) -> JSONResponse:
-    if isinstance(error, InvalidOrder):
+    if isinstance(error, InvalidCheckout | InvalidRequest):
         return invalid([{"field": e.field, "message": e.message} for e in field_errors(error)])
+    if isinstance(error, InvalidOrder):
+        # Well formed, but the catalogue refuses it (an unknown SKU, another currency): the
+        # schema cannot list the catalogue, so this is not an invalid request.
+        errors = [{"field": e.field, "message": e.message} for e in field_errors(error)]
+        return problem(422, "Refused by the catalogue", str(error),
+                       type_=NOT_IN_CATALOGUE, errors=errors)
     assert isinstance(error, InvalidField)
+    if error.kind != INVALID_REQUEST:
+        return problem(422, "Business rule broken", str(error), type_=error.kind,
+                       errors=[{"field": error.field, "message": error.message}])
     return invalid([{"field": error.field, "message": error.message}])
 
 
 def _validation_error(error: Mapping[str, Any]) -> dict[str, str]:
     if error["type"] == "json_invalid":  # located at a character offset, not a field
         return {"field": "body", "message": f"malformed JSON: {error['ctx']['error']}"}
-    return {"field": field_path(error["loc"]), "message": error["msg"]}
+    location = list(error["loc"])
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found", "invalid_decision"):
+        location.append(str(error["ctx"]["discriminator"]).strip("'"))
+    return {"field": field_path(location), "message": error_message(error)}
 
 
 async def _request_validation(request: Request, error: Exception) -> JSONResponse:
@@ -132,7 +154,7 @@ async def _unknown(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _business_rule(request: Request, error: Exception) -> JSONResponse:
-    return problem(422, "Business rule broken", str(error), type_="/problems/business-rule")
+    return problem(422, "Business rule broken", str(error), type_=BUSINESS_RULE)
 
 
 async def _http(request: Request, error: Exception) -> JSONResponse:
@@ -143,7 +165,18 @@ async def _http(request: Request, error: Exception) -> JSONResponse:
         return invalid([{"field": "body", "message": f"malformed JSON: {error.detail}"}])
     title = {401: "Unauthorized", 403: "Forbidden", 404: "Not found",
              405: "Method not allowed"}.get(error.status_code, "HTTP error")
-    return problem(error.status_code, title, str(error.detail), headers=error.headers)
+    headers = error.headers
+    if error.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return problem(error.status_code, title, str(error.detail), headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves on this path (Starlette names only the first route's)."""
+    path = request.url.path
+    methods = {method for route in request.app.routes if isinstance(route, APIRoute)
+               and route.path_regex.match(path) for method in route.methods or ()}
+    return ", ".join(sorted(methods))
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

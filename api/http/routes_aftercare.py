@@ -7,26 +7,28 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from api.api_keys import ApiKey
-from api.checkout import NO_NUL, ORDER_ID_PATTERN
+from api.checkout import ORDER_ID_PATTERN
 from api.http.auth import require, services
 from api.http.problems import problem_responses
 from api.http.routes_orders import MoneyOut
 from api.http.services import ApiServices
+from api.numbers import Whole
+from api.text import Comment, Matching, OptionalReason, Reason, Text
 from domain.access import Right
-from domain.returns import ReturnReason
+from domain.order import MAX_LINES, MAX_UNITS_PER_LINE
+from domain.text_rules import MAX_CODE, MAX_COMMENT
 from workers.render import order_json, return_json, survey_json
 
 router = APIRouter(prefix="/v1", tags=["returns and aftercare"])
 Services = Annotated[ApiServices, Depends(services)]
-OrderId = Annotated[str, Path(pattern=ORDER_ID_PATTERN, description="The order's id.")]
-Rma = Annotated[str, Path(pattern=r"^RMA-[A-Za-z0-9._-]{1,80}$", description="The RMA.")]
-Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
-                                       pattern=r"^[A-Za-z0-9._-]+$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=NO_NUL)]
-Quantity = Annotated[int, Field(ge=1, le=10_000)]
+OrderId = Annotated[str, Path(description="The order's id."), Matching(ORDER_ID_PATTERN)]
+Rma = Annotated[str, Path(description="The RMA."), Matching(r"^RMA-[A-Za-z0-9._-]{1,80}$")]
+Sku = Annotated[str, Matching(r"^[A-Za-z0-9._-]+$", MAX_CODE)]
+Quantity = Annotated[int, Whole(1, MAX_UNITS_PER_LINE)]
+Units = Annotated[int, Whole(0, MAX_UNITS_PER_LINE)]
 REFUSALS = problem_responses(401, 403, 404, 409, 422)
 
 
@@ -38,42 +40,92 @@ class ReturnLineIn(BaseModel):
         None, description="For an exchange: the other variant of the same product to send.")
 
 
+ReturnLines = Annotated[list[ReturnLineIn], Field(min_length=1, max_length=MAX_LINES)]
+# Every ReturnReason but OTHER, spelt out for the type checker (a unit test compares them).
+ListedReason = Literal["SIZE_TOO_SMALL", "SIZE_TOO_LARGE", "DEFECTIVE", "DAMAGED_IN_TRANSIT",
+                       "WRONG_ITEM", "NOT_AS_DESCRIBED", "CHANGED_MIND", "ARRIVED_LATE"]
+
+
 class ReturnIn(BaseModel):
+    """A return for one of the listed reasons; the comment is optional."""
+
     model_config = ConfigDict(extra="forbid")
-    lines: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=100)]
-    reason: ReturnReason
-    comment: Text = Field("", description="Required with reason OTHER.")
+    lines: ReturnLines
+    reason: ListedReason
+    comment: Comment = ""
 
 
-class InspectedIn(BaseModel):
+class OtherReturnIn(BaseModel):
+    """A return for another reason, which the comment must say."""
+
+    model_config = ConfigDict(extra="forbid")
+    lines: ReturnLines
+    reason: Literal["OTHER"]
+    comment: Annotated[str, Text(MAX_COMMENT, required=True, multiline=True)]
+
+
+AnyReturnIn = Annotated[ReturnIn | OtherReturnIn, Field(discriminator="reason")]
+
+
+class ResellableIn(BaseModel):
+    """A returned SKU with at least one resellable unit."""
+
     model_config = ConfigDict(extra="forbid")
     sku: Sku
-    resellable: Annotated[int, Field(ge=0, le=10_000)] = 0
-    damaged: Annotated[int, Field(ge=0, le=10_000)] = 0
+    resellable: Quantity
+    damaged: Units = 0
+
+
+class DamagedIn(BaseModel):
+    """A returned SKU with damaged units only."""
+
+    model_config = ConfigDict(extra="forbid")
+    sku: Sku
+    resellable: Annotated[int, Whole(0, 0)] = 0
+    damaged: Quantity
 
 
 class ReceiptIn(BaseModel):
+    """What came back; lines naming the same SKU are added together."""
+
     model_config = ConfigDict(extra="forbid")
-    lines: Annotated[list[InspectedIn], Field(min_length=1, max_length=100)]
+    lines: Annotated[list[ResellableIn | DamagedIn], Field(min_length=1, max_length=MAX_LINES)]
 
 
-class DecisionIn(BaseModel):
+class AcceptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    accept: bool
-    reason: Text = Field("", description="Required when rejecting.")
+    accept: Literal[True]
+    reason: OptionalReason = ""
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accept: Literal[False]
+    reason: Reason = Field(description="Why the return is rejected.")
+
+
+def _accepts(body: Any) -> str | None:
+    accept = body.get("accept") if isinstance(body, dict) else getattr(body, "accept", None)
+    return {True: "Accepted", False: "Rejected"}.get(accept) if isinstance(accept, bool) else None
+
+
+# Tags start with a capital letter, so error paths can leave them out (api.http.problems).
+DecisionIn = Annotated[Annotated[AcceptIn, Tag("Accepted")] | Annotated[RejectIn, Tag("Rejected")],
+                       Discriminator(_accepts, custom_error_type="invalid_decision",
+                                     custom_error_message="accept must be true or false",
+                                     custom_error_context={"discriminator": "'accept'"})]
 
 
 class DeliveryDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Literal["reship", "refund"]
-    tracking_number: Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)] = ""
+    tracking_number: Annotated[str, Text(MAX_CODE)] = ""
 
 
 class RatingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rating: Annotated[int, Field(ge=1, le=5)]
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000,
-                                              pattern=NO_NUL)] = ""
+    rating: Annotated[int, Whole(1, 5)]
+    comment: Comment = ""
 
 
 class ReturnLineOut(BaseModel):
@@ -106,7 +158,7 @@ class SurveyOut(BaseModel):
 
 
 @router.post("/orders/{order_id}/returns", response_model=ReturnOut, responses=REFUSALS)
-async def open_return(order_id: OrderId, body: ReturnIn, svc: Services,
+async def open_return(order_id: OrderId, body: AnyReturnIn, svc: Services,
                       caller: Annotated[ApiKey, Depends(require(Right.OPEN_RETURN))]) -> Any:
     """Opens a return (an RMA with a prepaid label) for delivered units; with exchange SKUs
     the other variant is sent instead of a refund."""
@@ -114,7 +166,7 @@ async def open_return(order_id: OrderId, body: ReturnIn, svc: Services,
     lines: dict[str, int] = {}
     for line in body.lines:
         lines[line.sku] = lines.get(line.sku, 0) + line.quantity
-    view = await svc.aftercare.request_return(order_id, lines, body.reason.value, body.comment,
+    view = await svc.aftercare.request_return(order_id, lines, body.reason, body.comment,
                                               exchange=exchange, actor=caller.name)
     return return_json(view)
 
@@ -124,8 +176,11 @@ async def receive_return(rma: Rma, body: ReceiptIn, svc: Services,
                          caller: Annotated[ApiKey, Depends(require(Right.RECEIVE_RETURN))]) -> Any:
     """Books the returned parcel: resellable units go back into stock, damaged are written
     off. A clean return is refunded at once; damaged units wait for support's decision."""
-    counts = {line.sku: {"resellable": line.resellable, "damaged": line.damaged}
-              for line in body.lines}
+    counts: dict[str, dict[str, int]] = {}
+    for line in body.lines:
+        count = counts.setdefault(line.sku, {"resellable": 0, "damaged": 0})
+        count["resellable"] += line.resellable
+        count["damaged"] += line.damaged
     return return_json(await svc.aftercare.inspect_return(rma, counts, actor=caller.name))
 
 

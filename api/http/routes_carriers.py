@@ -16,14 +16,21 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.api_keys import ApiKey
-from api.carrier_events import DeliveredEvent, InvalidCarrierEvent
+from api.carrier_events import (
+    MAX_TRACKING_NUMBER,
+    DeliveredEvent,
+    InvalidCarrierEvent,
+    ScanFromTheFuture,
+)
 from api.http.auth import authenticated, services
-from api.http.problems import InvalidField
+from api.http.problems import InvalidField, problem_responses
 from api.http.services import ApiServices
+from api.text import DateTime, OptionalName, OptionalReason, Text
 from domain.access import Role
+from domain.tracking import TrackingCode
 
 router = APIRouter(tags=["carriers"])
 log = structlog.get_logger(__name__)
@@ -37,12 +44,12 @@ MANUAL_EVENT_ROLES = frozenset({Role.WAREHOUSE, Role.ADMIN})
 
 class CarrierEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    tracking_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                      max_length=64)]
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
-    at: datetime
-    location: Annotated[str, StringConstraints(max_length=200)] = ""
-    description: Annotated[str, StringConstraints(max_length=500)] = ""
+    tracking_number: Annotated[str, Text(MAX_TRACKING_NUMBER, required=True)]
+    code: TrackingCode
+    at: DateTime = Field(description="When the carrier scanned the parcel; not in the "
+                                          "future (5 minutes of clock skew are allowed).")
+    location: OptionalName = ""
+    description: OptionalReason = ""
 
 
 class CarrierEventOut(BaseModel):
@@ -88,7 +95,11 @@ def _body_schema() -> dict[str, Any]:
 
 
 @router.post("/v1/webhooks/carriers/{carrier}", status_code=202, response_model=CarrierEventOut,
-             openapi_extra=_body_schema())
+             openapi_extra=_body_schema(), responses=problem_responses(
+                 401, 404, 409, 422, why={
+                     401: "Unknown carrier, or a signature missing, malformed, stale or wrong.",
+                     404: "No parcel of this carrier has the tracking number.",
+                     409: "The parcel's order has ended: nobody follows the parcel any more."}))
 async def carrier_webhook(
         carrier: str, request: Request, svc: Services,
         x_fulfil_signature: Annotated[str | None, Header()] = None) -> CarrierEventOut:
@@ -109,7 +120,11 @@ async def carrier_webhook(
     return _out(await _deliver(svc, body, carrier))
 
 
-@router.post("/v1/carrier-events", status_code=202, response_model=CarrierEventOut)
+@router.post("/v1/carrier-events", status_code=202, response_model=CarrierEventOut,
+             responses=problem_responses(401, 403, 404, 409, 422, why={
+                 403: "Only the warehouse and admins enter scans by hand.",
+                 404: "No parcel has the tracking number.",
+                 409: "The parcel's order has ended: nobody follows the parcel any more."}))
 async def enter_carrier_event(body: CarrierEventIn, svc: Services,
                               caller: Annotated[ApiKey, Depends(authenticated)]) -> CarrierEventOut:
     """A tracking scan entered by the warehouse (e.g. from the carrier's portal)."""
@@ -124,6 +139,8 @@ async def _deliver(svc: ApiServices, body: CarrierEventIn, carrier: str) -> Deli
     try:
         return await svc.carrier_events.deliver(body.tracking_number, body.code, body.at,
                                                 body.location, body.description, carrier)
+    except ScanFromTheFuture:
+        raise  # well formed, refused by the server's clock: a business rule
     except InvalidCarrierEvent as error:
         raise InvalidField(error.field, error.message) from None
 

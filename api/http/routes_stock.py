@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.api_keys import ApiKey
-from api.catalogue import Code
-from api.checkout import NO_NUL
+from api.checkout import ORDER_ID_PATTERN
 from api.http.auth import require, services
 from api.http.problems import UnknownResource, problem_responses
 from api.http.services import ApiServices
+from api.numbers import Whole
 from api.stock import Receipt
+from api.text import Matching, Reference
 from domain.access import Right
 from domain.errors import InvalidStockChange
+from domain.inventory import MAX_STOCK_CHANGE
 
 router = APIRouter(prefix="/v1/stock", tags=["stock"])
 Services = Annotated[ApiServices, Depends(services)]
@@ -24,13 +26,15 @@ Services = Annotated[ApiServices, Depends(services)]
 _UNKNOWN = {"unknown SKU": "SKU not found", "unknown warehouse": "Warehouse not found"}
 
 
+Code = Annotated[str, Matching(ORDER_ID_PATTERN)]  # a SKU or warehouse code
+
+
 class ReceiptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku: Code
     warehouse: Code
-    quantity: Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
-    reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100,
-                                                pattern=NO_NUL)] = Field(
+    quantity: Annotated[int, Whole(1, MAX_STOCK_CHANGE)]
+    reference: Reference = Field(
         "", description="The delivery's purchase order; marks a matching expected delivery received.")
 
 

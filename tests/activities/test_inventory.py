@@ -138,6 +138,7 @@ async def test_a_returned_parcel_restocked_is_a_receipt_with_its_reason(
     ("NOPE", "BER", 5, "unknown SKU 'NOPE'"),
     ("TEE-BLK-M", "BER", 0, "a receipt needs a quantity above 0, got 0"),
     ("TEE-BLK-M", "BER", -3, "a receipt needs a quantity above 0, got -3"),
+    ("TEE-BLK-M", "BER", 2**31, f"a receipt may move at most 1000000 units, got {2**31}"),
     ("", "BER", 5, "sku may not be empty"),
 ])
 async def test_a_bad_receipt_is_refused_and_changes_nothing(
@@ -181,6 +182,8 @@ async def test_a_cycle_count_sets_on_hand_to_what_was_counted(
     ({}, "an adjustment needs either a delta or a counted quantity"),
     ({"delta": 1, "counted": 11}, "an adjustment needs either a delta or a counted quantity"),
     ({"delta": 0}, "an adjustment by 0 changes nothing"),
+    ({"delta": 2**40}, f"an adjustment may move at most 1000000 units, got {2**40}"),
+    ({"counted": 10**7}, "an adjustment may move at most 1000000 units, got 10000000"),
     ({"delta": 1, "reason": " "}, "reason may not be empty"),
     ({"delta": 1, "warehouse": "PAR"}, "unknown warehouse 'PAR'"),
 ])
@@ -308,6 +311,7 @@ async def test_the_next_expected_delivery_of_a_sku_is_the_earliest_still_expecte
 
 @pytest.mark.parametrize(("sku", "warehouse", "quantity", "message"), [
     ("TEE-BLK-M", "BER", 0, "expected stock needs a quantity above 0, got 0"),
+    ("TEE-BLK-M", "BER", 10**9, "expected stock may move at most 1000000 units, got 1000000000"),
     ("NOPE", "BER", 3, "unknown SKU 'NOPE'"),
     ("TEE-BLK-M", "PAR", 3, "unknown warehouse 'PAR'"),
 ])

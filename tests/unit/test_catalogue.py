@@ -9,7 +9,15 @@ import pytest
 from domain.catalogue import PAYMENT_METHODS, Catalogue, Product, ShippingMethod, price_order
 from domain.errors import DomainError, InvalidOrder
 from domain.money import Money
-from domain.order import Address, CheckoutRequest, Customer, OrderLine, RequestedLine
+from domain.order import (
+    MAX_GRAND_TOTAL,
+    MAX_LINES,
+    Address,
+    CheckoutRequest,
+    Customer,
+    OrderLine,
+    RequestedLine,
+)
 
 
 def eur(cents: int) -> Money:
@@ -77,11 +85,32 @@ def test_the_chosen_shipping_method_sets_the_carrier_and_shipping_price() -> Non
     assert priced.totals.grand_total == eur(2450 + 1500)
 
 
-def test_the_same_sku_on_two_lines_is_priced_on_each() -> None:
-    priced = price_order(checkout(("PIN-03", 1), ("PIN-03", 2)), CATALOGUE)
+def test_the_same_sku_on_two_lines_is_merged_into_one_line() -> None:
+    priced = price_order(checkout(("PIN-03", 1), ("MUG-01", 1), ("PIN-03", 2)), CATALOGUE)
 
-    assert [line.quantity for line in priced.lines] == [1, 2]
-    assert priced.totals.subtotal == eur(3 * 399)
+    assert [(line.sku, line.quantity) for line in priced.lines] == [("PIN-03", 3), ("MUG-01", 1)]
+    assert priced.totals.subtotal == eur(3 * 399 + 1299)
+
+
+def test_an_order_over_the_grand_total_limit_is_refused_naming_the_lines() -> None:
+    gold = Catalogue("EUR", {"BAR": Product("BAR", "Gold bar", eur(MAX_GRAND_TOTAL))},
+                     CATALOGUE.shipping_methods)
+
+    with pytest.raises(InvalidOrder) as refused:
+        price_order(checkout(("BAR", 1)), gold)
+
+    assert refused.value.field == "lines"
+    assert "over the limit" in refused.value.message
+
+
+def test_an_order_over_the_line_limit_is_refused_by_the_domain_too() -> None:
+    lines = [(sku, 1) for sku in CATALOGUE.products] * (MAX_LINES // 3 + 1)
+
+    with pytest.raises(InvalidOrder) as refused:
+        price_order(replace(checkout(), lines=tuple(RequestedLine(s, q) for s, q in lines)),
+                    CATALOGUE)
+
+    assert refused.value.field == "lines"
 
 
 def test_the_priced_order_carries_who_where_and_how_to_pay_unchanged() -> None:

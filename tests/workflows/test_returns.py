@@ -14,7 +14,7 @@ from activities.db.return_repository import ReturnRepository
 from activities.db.tables import StockMovementRow
 from api.aftercare import AftercareService
 from api.orders import OrderService
-from domain.errors import ActionRefused, InvalidRequest
+from domain.errors import ActionRefused, InvalidOrder, InvalidRequest
 from tests.support import checkout
 from tests.workflows.checks import (
     Level,
@@ -179,7 +179,7 @@ async def test_an_exchange_sends_the_other_size_instead_of_a_refund(
     opened = await aftercare.request_return(order_id, {"TEE-BLK-M": 1}, "SIZE_TOO_SMALL",
                                             exchange={"TEE-BLK-M": "TEE-BLK-L"})
     assert opened.resolution == "exchange"
-    with pytest.raises(InvalidRequest, match="unknown SKU"):
+    with pytest.raises(InvalidOrder, match="unknown SKU"):
         await aftercare.request_return(order_id, {"TEE-BLK-M": 1}, "SIZE_TOO_SMALL",
                                        exchange={"TEE-BLK-M": "TEE-XXL"})
     await stack.env.sleep(RETURN_TRAVELS)

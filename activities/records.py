@@ -36,6 +36,13 @@ class RecordEventInput:
     kind: str
     detail: str
     actor: str
+    # The workflow's history length when it noted the event; 0 in older histories.
+    task: int = 0
+
+
+@dataclass(frozen=True)
+class RecordEventsInput:
+    events: list[RecordEventInput]
 
 
 @dataclass(frozen=True)
@@ -64,11 +71,23 @@ class RecordActivities:
 
     @activity.defn(name="record_event")
     async def record_event(self, input: RecordEventInput) -> bool:
-        """Appends one timeline event and moves the order's recorded status."""
+        """Writes one timeline event, superseding an abandoned task's, and moves the status."""
         async with self.session_factory.begin() as session:
             return await OrderRepository(session).record_event(
                 input.order_id, input.seq, input.at, input.status, input.kind, input.detail,
-                input.actor)
+                input.actor, task=input.task)
+
+    @activity.defn(name="record_events")
+    async def record_events(self, input: RecordEventsInput) -> int:
+        """Writes a batch of timeline events in one transaction; returns how many changed."""
+        changed = 0
+        async with self.session_factory.begin() as session:
+            repository = OrderRepository(session)
+            for event in input.events:
+                changed += await repository.record_event(
+                    event.order_id, event.seq, event.at, event.status, event.kind,
+                    event.detail, event.actor, task=event.task)
+        return changed
 
     @activity.defn(name="record_shipment_status")
     async def record_shipment_status(self, input: ShipmentStatusInput) -> None:

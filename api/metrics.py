@@ -16,6 +16,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from activities.db.attention_repository import AttentionRepository
 from activities.db.engine import SessionFactory
 from activities.db.metrics_repository import (
     MetricsRepository,
@@ -46,16 +47,20 @@ class BusinessFigures:
     refunds: list[RefundTotals]
     stock_alerts: StockAlertCounts
     ship_times: ShipTimes
+    flagged_for_attention: int = 0  # orders a step of which failed beyond any retry
+    needing_attention: int = 0  # of those, the ones with a failure not yet resolved
 
 
 async def read_business_figures(session_factory: SessionFactory) -> BusinessFigures:
-    """Four aggregate queries on one connection: cheap enough for every scrape."""
+    """Six aggregate queries on one connection: cheap enough for every scrape."""
     async with session_factory() as session:
-        figures = MetricsRepository(session)
+        figures, attention = MetricsRepository(session), AttentionRepository(session)
         return BusinessFigures(await figures.orders_by_status(),
                                await figures.refunds_by_currency(),
                                await figures.stock_alerts(),
-                               await figures.ship_times(SHIP_TIME_BUCKETS))
+                               await figures.ship_times(SHIP_TIME_BUCKETS),
+                               await attention.count_flagged_orders(),
+                               await attention.count_orders_needing_attention())
 
 
 class BusinessCollector(Collector):
@@ -82,6 +87,14 @@ class BusinessCollector(Collector):
         yield current
         for status, (name, documentation) in ENDED.items():
             yield CounterMetricFamily(name, documentation, value=by_status.get(status.value, 0))
+        yield CounterMetricFamily(
+            "fulfil_orders_flagged_for_attention",
+            "Orders flagged for attention: a step failed in a way no retry can fix.",
+            value=self.figures.flagged_for_attention)
+        yield GaugeMetricFamily(
+            "fulfil_orders_needing_attention",
+            "Orders with a failure support has not resolved yet.",
+            value=self.figures.needing_attention)
 
     def _refunds(self) -> Iterator[Metric]:
         count = CounterMetricFamily("fulfil_refunds", "Refunds paid back, by currency.",

@@ -32,6 +32,7 @@ from domain.catalogue import price_order
 from domain.errors import ActionRefused, DomainError
 from domain.money import Money
 from domain.order import CheckoutRequest, PricedOrder
+from domain.text_rules import MAX_ACTOR, MAX_REASON, checked_text
 from workflows.order_contract import (
     CARRIER,
     CUSTOMER_ID,
@@ -43,6 +44,7 @@ from workflows.order_contract import (
     OrderTimings,
     OrderView,
     RefundRequest,
+    RetryRequest,
     WarehouseConfirmation,
     order_workflow_id,
 )
@@ -117,6 +119,7 @@ class OrderService:
         return await handle.query(OrderWorkflow.view)
 
     async def cancel(self, order_id: str, reason: str, actor: str = "support") -> OrderView:
+        reason, actor = checked_reason(reason), checked_actor(actor)
         handle = await self._handle(order_id, running=True)
         try:
             return await handle.execute_update("request_cancel", CancelRequest(reason, actor),
@@ -124,8 +127,20 @@ class OrderService:
         except WorkflowUpdateFailedError as error:
             raise ActionRefused(_refusal(error)) from None
 
+    async def retry(self, order_id: str, actor: str = "support") -> OrderView:
+        """Runs again the step that waits for support, once its cause is fixed; refused when
+        none waits. Answers at once: the outcome shows on the timeline."""
+        actor = checked_actor(actor)
+        handle = await self._handle(order_id, running=True)
+        try:
+            return await handle.execute_update("request_retry", RetryRequest(actor),
+                                               result_type=OrderView)
+        except WorkflowUpdateFailedError as error:
+            raise ActionRefused(_refusal(error)) from None
+
     async def refund(self, order_id: str, amount: str, reason: str,
                      actor: str = "support") -> OrderView:
+        reason, actor = checked_reason(reason), checked_actor(actor)
         handle = await self._handle(order_id, running=True)
         view = await handle.query(OrderWorkflow.view)
         money = Money.parse(amount, view.order.currency)
@@ -185,6 +200,16 @@ class OrderService:
             status = description.typed_search_attributes.get(ORDER_STATUS)
             raise ActionRefused(f"order {order_id!r} is already {status}: it can no longer change")
         return handle
+
+
+def checked_reason(reason: str) -> str:
+    """Why support acts: one line, not blank, storable; InvalidRequest otherwise."""
+    return checked_text("reason", reason, max_length=MAX_REASON, required=True)
+
+
+def checked_actor(actor: str) -> str:
+    """Who acts, as the timeline records it; InvalidRequest when it could not be stored."""
+    return checked_text("actor", actor, max_length=MAX_ACTOR, required=True)
 
 
 def _refusal(error: WorkflowUpdateFailedError) -> str:

@@ -23,6 +23,7 @@ class Right(StrEnum):
     DECIDE_RETURN = "decide_return"  # accept one held for review, or reject
     RESOLVE_DELIVERY = "resolve_delivery"  # reship or refund a parcel that did not arrive
     RATE_ORDER = "rate_order"  # the customer's survey answer, through the storefront
+    RETRY_STEP = "retry_step"  # run again a step that failed beyond retry, its cause fixed
 
 
 class Role(StrEnum):
@@ -39,7 +40,7 @@ RIGHTS: dict[Role, frozenset[Right]] = {
     # Support reads stock to tell a customer when a backordered item comes in.
     Role.SUPPORT: _STOREFRONT | {Right.LIST_ORDERS, Right.CANCEL_ORDER, Right.REFUND_ORDER,
                                  Right.READ_STOCK, Right.OPEN_RETURN, Right.DECIDE_RETURN,
-                                 Right.RESOLVE_DELIVERY},
+                                 Right.RESOLVE_DELIVERY, Right.RETRY_STEP},
     Role.WAREHOUSE: frozenset({Right.READ_ORDER, Right.CONFIRM_PICK, Right.CONFIRM_PACK,
                                Right.READ_STOCK, Right.RECEIVE_STOCK, Right.RECEIVE_RETURN}),
     Role.ADMIN: frozenset(Right),

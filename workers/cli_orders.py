@@ -98,6 +98,21 @@ def order_cancel(order_id: str, reason: Annotated[str, typer.Option(help="Why.")
     run_command(main)
 
 
+@order_app.command("retry")
+def order_retry(order_id: str, actor: str = "support", as_json: Json = False) -> None:
+    """Run again the step an order waits on for support, once its cause is fixed."""
+    settings = command_settings()
+
+    async def main() -> None:
+        async with open_services(settings) as services:
+            view = await services.orders.retry(order_id, actor)
+        render.print_json(render.order_json(view)) if as_json else console.print(
+            f"{order_id}: asked to run {', '.join(view.waiting_for_support)} again; "
+            "`fulfil order show` tells how it went")
+
+    run_command(main)
+
+
 @order_app.command("refund")
 def order_refund(order_id: str, amount: Annotated[str, typer.Option(help="e.g. 5.00")],
                  reason: Annotated[str, typer.Option(help="Why.")], actor: str = "support",

@@ -48,6 +48,8 @@ def order_json(view: OrderView) -> dict[str, Any]:
         "returns": [return_json(r) for r in view.returns],
         "survey": survey_json(view.survey) if view.survey else None,
         "sla_breaches": list(view.sla_breaches),
+        "attention": list(view.attention),
+        "waiting_for_support": list(view.waiting_for_support),
     }
 
 
@@ -126,6 +128,11 @@ def print_order(view: OrderView, console: Console) -> None:
         console.print(f"survey {view.survey.status}{rating}")
     if view.sla_breaches:
         console.print(f"late: broke the {' and '.join(view.sla_breaches)} promise")
+    for failure in view.attention:
+        console.print(f"needed attention: {failure}")
+    for step in view.waiting_for_support:
+        console.print(f"waiting for support: fix the cause, then `fulfil order retry "
+                      f"{view.order.order_id}` runs {step} again")
     timeline = Table("#", "at (UTC)", "status", "event", "detail", "by")
     for e in view.timeline:
         timeline.add_row(str(e.seq), e.at.strftime("%Y-%m-%d %H:%M:%S"), e.status, e.kind,

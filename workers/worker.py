@@ -9,6 +9,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.attention import AttentionActivities
 from activities.backorders import BackorderActivities
 from activities.campaigns import CampaignActivities
 from activities.carriers.activities import ShippingActivities
@@ -20,7 +21,9 @@ from activities.records import RecordActivities
 from activities.returns import ReturnActivities
 from activities.stock import StockActivities
 from activities.surveys import SurveyActivities
+from workers.heartbeats import HeartbeatInterceptor
 from workers.interceptors import LoggingInterceptor
+from workers.permanent_failures import PermanentFailureInterceptor
 from workflows.baseline import BaselineWorkflow, noop
 from workflows.campaign_workflow import CampaignWorkflow
 from workflows.order_workflow import OrderWorkflow
@@ -36,6 +39,7 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 def build_activities(session_factory: SessionFactory, gateway: PaymentGateway,
                      carriers: dict[str, Carrier]) -> list[Callable[..., Any]]:
     records = RecordActivities(session_factory)
+    attention = AttentionActivities(session_factory)
     stock = StockActivities(session_factory)
     payments = PaymentActivities(gateway, session_factory)
     shipping = ShippingActivities(carriers, session_factory)
@@ -44,8 +48,8 @@ def build_activities(session_factory: SessionFactory, gateway: PaymentGateway,
     returns = ReturnActivities(session_factory)
     surveys = SurveyActivities(session_factory)
     return [
-        records.record_order, records.record_event, records.record_shipment_status,
-        records.record_sla_breach,
+        records.record_order, records.record_event, records.record_events, records.record_shipment_status,
+        records.record_sla_breach, attention.flag_attention, attention.resolve_attention,
         stock.reserve_stock, stock.release_stock, stock.ship_stock, stock.restock_parcel,
         payments.authorize_payment, payments.capture_payment, payments.void_payment,
         payments.refund_payment,
@@ -64,5 +68,7 @@ def build_worker(client: Client, task_queue: str,
                  activities: list[Callable[..., Any]], **options: Any) -> Worker:
     return Worker(
         client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=activities,
-        interceptors=[LoggingInterceptor()], workflow_runner=WORKFLOW_RUNNER, **options,
+        interceptors=[LoggingInterceptor(), HeartbeatInterceptor(),
+                      PermanentFailureInterceptor()],
+        workflow_runner=WORKFLOW_RUNNER, **options,
     )

@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
         ReturnView,
         SurveyView,
     )
-    from workflows.steps import RECORD_TIMEOUT, UNTIL_DONE, Stop, business_step, until_done, wait_until
+    from workflows.steps import Stop, business_step, until_done, wait_until
 
 from workflows.fulfilment import OrderFulfilment
 from workflows.returns import ReturnRun
@@ -211,10 +211,9 @@ class OrderAftercare(OrderFulfilment):
         # Polls write the shipment's status themselves; a pushed event has no activity yet.
         # Patched: orders that handled a pushed event before this write existed must replay.
         if workflow.patched(RECORD_PUSHED_SHIPMENT_STATUS):
-            await workflow.execute_local_activity_method(
+            await self._record_aside(
                 RecordActivities.record_shipment_status,
-                ShipmentStatusInput(shipment.tracking_number, shipment.status, event.at),
-                start_to_close_timeout=RECORD_TIMEOUT, retry_policy=UNTIL_DONE)
+                ShipmentStatusInput(shipment.tracking_number, shipment.status, event.at))
 
     @workflow.update(name="receive_return")
     async def receive_return(self, receipt: ReturnReceipt) -> ReturnView:

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         OrderView,
         WarehouseConfirmation,
     )
-    from workflows.steps import RECORD_TIMEOUT, UNTIL_DONE, Stop, business_step, until_done, wait_until
+    from workflows.steps import Stop, business_step, until_done, wait_until
 
 from workflows.order_core import OrderCore
 from workflows.shipments import ShipmentRun, plan_shipments
@@ -251,9 +251,8 @@ class OrderFulfilment(OrderCore):
     async def _breach(self, kind: str, detail: str) -> None:
         self._sla_breaches.append(kind)
         workflow.upsert_search_attributes([SHIPPING_LATE.value_set(True)])
-        await workflow.execute_local_activity_method(
-            RecordActivities.record_sla_breach, SlaBreachInput(self._order.order_id, kind),
-            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=UNTIL_DONE)
+        await self._record_aside(RecordActivities.record_sla_breach,
+                                   SlaBreachInput(self._order.order_id, kind))
         await self._note(f"sla.{kind}_breached", detail)
 
     # -- warehouse and carrier messages --------------------------------------------------

@@ -21,7 +21,10 @@ ORDER_TOTAL = SearchAttributeKey.for_int("OrderTotal")
 CARRIER = SearchAttributeKey.for_keyword("Carrier")
 # Set once the order broke its shipping method's promise: `ShippingLate = true` in the UI.
 SHIPPING_LATE = SearchAttributeKey.for_bool("ShippingLate")
-SEARCH_ATTRIBUTES = (ORDER_STATUS, CUSTOMER_ID, ORDER_TOTAL, CARRIER, SHIPPING_LATE)
+# Set once a step failed beyond any retry and a person must look: `NeedsAttention = true`.
+NEEDS_ATTENTION = SearchAttributeKey.for_bool("NeedsAttention")
+SEARCH_ATTRIBUTES = (ORDER_STATUS, CUSTOMER_ID, ORDER_TOTAL, CARRIER, SHIPPING_LATE,
+                     NEEDS_ATTENTION)
 
 # Memo key under which the starter stores the checkout fingerprint, so a second placement
 # of the same order id can be told apart from a different order reusing the id.
@@ -63,6 +66,13 @@ class CancelRequest:
 class RefundRequest:
     amount: Money
     reason: str
+    actor: str = "support"
+
+
+@dataclass(frozen=True)
+class RetryRequest:
+    """Support fixed what made a step fail beyond retry: run the step again."""
+
     actor: str = "support"
 
 
@@ -211,6 +221,10 @@ class OrderView:
     returns: list[ReturnView] = field(default_factory=list)
     survey: SurveyView | None = None
     sla_breaches: list[str] = field(default_factory=list)  # ship | delivery
+    # What failed beyond any retry, oldest first, resolved or not (the timeline says which).
+    attention: list[str] = field(default_factory=list)
+    # Steps waiting for support to fix the cause and ask for them to run again.
+    waiting_for_support: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -4,34 +4,47 @@ compensation), fulfilment.py (parcels to the door) and aftercare.py (returns, su
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.attention import (
+        AttentionActivities,
+        AttentionInput,
+        ResolveAttentionInput,
+    )
     from activities.payments.activities import PaymentActivities, PaymentInput
-    from activities.records import RecordActivities, RecordEventInput
+    from activities.records import RecordActivities, RecordEventInput, RecordEventsInput
     from domain.allocation import Allocation
     from domain.money import Money
     from domain.refunds import refund_refusal
     from domain.status import TERMINAL, OrderStatus, can_move, progress_rank
     from workflows.order_contract import (
+        NEEDS_ATTENTION,
         ORDER_STATUS,
         BackorderView,
         CancelRequest,
         OrderInput,
         OrderView,
         PaymentView,
+        RetryRequest,
         SurveyView,
         TimelineEvent,
     )
-    from workflows.steps import RECORD_TIMEOUT, UNTIL_DONE, Stop, business_step
+    from workflows.steps import RECORD_TIMEOUT, UNTIL_DONE, Stop, business_step, until_done
 
 from workflows.returns import ReturnRun
 from workflows.shipments import ShipmentRun
 
 S = OrderStatus
+
+# workflow.patched() id: the timeline and the order's other records are written by regular
+# activities, once the workflow task that produced them has completed.
+BOOKKEEPING_AS_ACTIVITIES = "bookkeeping-as-activities"
 
 
 class OrderCore:
@@ -61,6 +74,17 @@ class OrderCore:
         self._returns: list[ReturnRun] = []
         self._window_open = False
         self._survey: SurveyView | None = None
+        self._attention: list[str] = []  # what failed beyond retry: a person must look
+        self._unresolved: list[str] = []  # the step of each flag not yet resolved
+        self._waiting: list[str] = []  # steps waiting for support's retry
+        self._retries_asked = 0  # support's requests to run a failed step again
+        self._retry_actor = "support"
+        # Set in `run`: histories from before it wrote the timeline with local activities.
+        self._bookkeeping_as_activities = False
+        self._unrecorded: list[RecordEventInput] = []  # noted, not yet handed to a writer
+        self._writing = False
+        self._writer: asyncio.Task[None] | None = None
+        self._row_written = False  # events wait for the order's row, which they refer to
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -80,7 +104,8 @@ class OrderCore:
                          [s.view() for s in self._shipments if s.tracking_number],
                          list(self._timeline), self._failure, list(self._backorders),
                          [r.view() for r in self._returns], self._survey,
-                         list(self._sla_breaches))
+                         list(self._sla_breaches), list(self._attention),
+                         list(self._waiting))
 
     # -- money back ------------------------------------------------------------------------
 
@@ -164,9 +189,144 @@ class OrderCore:
                               self._status.value, kind, detail, actor)
         self._timeline.append(event)
         workflow.logger.info("order.%s", kind, extra={"order_id": self._order.order_id})
-        # A local activity: the timeline's durable copy costs no task-queue round trip.
-        await workflow.execute_local_activity_method(
-            RecordActivities.record_event,
-            RecordEventInput(self._order.order_id, event.seq, event.at, event.status, kind,
-                             detail, actor),
-            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=UNTIL_DONE)
+        record = RecordEventInput(self._order.order_id, event.seq, event.at, event.status, kind,
+                                  detail, actor, workflow.info().get_current_history_length())
+        if self._bookkeeping_as_activities:
+            # Not awaited: the order goes on while a regular activity writes the batch, and
+            # the workflow's end waits until the whole timeline is written.
+            self._unrecorded.append(record)
+            self._start_writer()
+        else:
+            await self._record(record, locally=True)
+
+    def _start_writer(self) -> None:
+        if self._row_written and self._unrecorded and not self._writing:
+            self._writing = True
+            self._writer = asyncio.create_task(self._write_timeline())
+
+    async def _write_timeline(self) -> None:
+        """Writes the noted events in batches, oldest first, until none is left.
+
+        Regular activities, not local ones: a regular activity starts only once the workflow
+        task that noted its events has completed, so the database and the customer's messages
+        never hold an event the history does not, and no local-activity marker shares a task
+        with an update or a patch marker (both seen to break replay after a worker was
+        killed mid-task)."""
+        while self._unrecorded:
+            batch, self._unrecorded = self._unrecorded, []
+            try:
+                await until_done(RecordActivities.record_events, RecordEventsInput(batch),
+                                 raise_permanent=True)
+            except ActivityError:
+                # One event in the batch cannot be written: each alone, flagging that one.
+                for record in batch:
+                    await self._record(record, locally=False)
+        self._writing = False
+
+    async def _timeline_written(self) -> None:
+        """Waits until every noted event is in the database."""
+        await workflow.wait_condition(lambda: not self._writing)
+
+    async def _record(self, record: RecordEventInput, *, locally: bool) -> None:
+        """Writes the event; a failure no retry can fix flags the order, which goes on."""
+        try:
+            if locally:
+                # Histories from before bookkeeping-as-activities: a local activity commits
+                # before its workflow task completes; a killed worker's task is retried on the
+                # history without it, and `task` lets the path finally taken supersede it.
+                await workflow.execute_local_activity_method(
+                    RecordActivities.record_event, record,
+                    start_to_close_timeout=RECORD_TIMEOUT, retry_policy=UNTIL_DONE)
+            else:
+                await until_done(RecordActivities.record_event, record, raise_permanent=True)
+        except (ActivityError, ApplicationError) as error:
+            # The event is written escaped with the flag.
+            await self._flag_attention("record_event", error, unwritten=record)
+
+    # -- attention: a step failed beyond any retry -----------------------------------------
+
+    async def _flag_attention(self, step: str, error: Exception,
+                              unwritten: RecordEventInput | None = None) -> str:
+        """Marks the order as needing a person (view, search attribute, order row, timeline)
+        and returns what failed; `unwritten` is a timeline event whose own write failed."""
+        detail = f"{step} failed ({_error_type(error)}): {_error_message(error)}"
+        self._attention.append(detail)
+        self._unresolved.append(step)
+        workflow.upsert_search_attributes([NEEDS_ATTENTION.value_set(True)])
+        event = TimelineEvent(len(self._timeline) + 1, workflow.now(), self._status.value,
+                              "attention.needed", detail)
+        self._timeline.append(event)
+        workflow.logger.error("order.attention_needed", extra={
+            "order_id": self._order.order_id, "step": step})
+        try:
+            # Writes everything escaped and bounded: what broke `step` cannot break this.
+            await self._bookkeep(AttentionActivities.flag_attention, AttentionInput(
+                self._order.order_id, workflow.info().workflow_id, event.seq, event.at,
+                event.status, step, _error_type(error), detail, unwritten))
+        except (ActivityError, ApplicationError):
+            # The search attribute and the view still show it.
+            workflow.logger.error("order.attention_not_recorded", extra={
+                "order_id": self._order.order_id, "step": step})
+        return detail
+
+    async def _bookkeep(self, activity: Any, arg: Any) -> Any:
+        """Runs a piece of bookkeeping until done or failed beyond any retry (raised): a
+        regular activity, or a local one in histories from before that change."""
+        if self._bookkeeping_as_activities:
+            return await until_done(activity, arg, raise_permanent=True)
+        return await workflow.execute_local_activity_method(
+            activity, arg, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=UNTIL_DONE)
+
+    async def _record_aside(self, activity: Any, arg: Any) -> None:
+        """Runs a piece of bookkeeping; one that fails beyond any retry flags the order,
+        which goes on without it."""
+        try:
+            await self._bookkeep(activity, arg)
+        except (ActivityError, ApplicationError) as error:
+            await self._flag_attention(activity.__name__, error)
+
+    async def await_support(self, step: str, error: ActivityError) -> None:
+        """Flags the order, then waits until support asks to run `step` again; a cancel
+        accepted meanwhile stops the forward path (the order is then unwound)."""
+        await self._flag_attention(step, error)
+        asked = self._retries_asked
+        self._waiting.append(step)
+        try:
+            await workflow.wait_condition(lambda: self._retries_asked > asked or (
+                self._cancel is not None and not self._unwinding))
+        finally:
+            self._waiting.remove(step)
+        if self._retries_asked == asked:
+            self._check_cancel()
+
+    def _ask_retry(self, request: RetryRequest) -> None:
+        self._retries_asked += 1
+        self._retry_actor = request.actor
+
+    async def support_retry_worked(self, step: str) -> None:
+        """The step support asked to run again went through: its flags are resolved, and
+        the order stops needing attention once none is left."""
+        self._unresolved = [s for s in self._unresolved if s != step]
+        actor = self._retry_actor
+        await self._note("attention.resolved", f"{step} went through on retry", actor=actor)
+        if not self._unresolved:
+            workflow.upsert_search_attributes([NEEDS_ATTENTION.value_set(False)])
+        await self._record_aside(AttentionActivities.resolve_attention, ResolveAttentionInput(
+            self._order.order_id, step, actor, workflow.now()))
+
+
+def _error_type(error: Exception) -> str:
+    cause = _cause(error)
+    return cause.type if isinstance(cause, ApplicationError) and cause.type else type(
+        cause).__name__
+
+
+def _error_message(error: Exception) -> str:
+    cause = _cause(error)
+    return cause.message if isinstance(cause, ApplicationError) else str(cause)
+
+
+def _cause(error: Exception) -> BaseException:
+    """What the activity raised: a regular activity's failure comes wrapped in an
+    ActivityError, a local activity's non-retryable one as it was raised."""
+    return (error.cause or error) if isinstance(error, ActivityError) else error

@@ -33,10 +33,9 @@ with workflow.unsafe.imports_passed_through():
         OrderResult,
         OrderView,
         RefundRequest,
+        RetryRequest,
     )
     from workflows.steps import (
-        RECORD_TIMEOUT,
-        UNTIL_DONE,
         Stop,
         business_step,
         until_done,
@@ -44,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.aftercare import OrderAftercare
+from workflows.order_core import BOOKKEEPING_AS_ACTIVITIES
 
 S = OrderStatus
 
@@ -62,7 +62,12 @@ class OrderWorkflow(OrderAftercare):
 
     @workflow.run
     async def run(self, input: OrderInput) -> OrderResult:
-        await self._open()
+        # First, before any command: a patch marker after local-activity markers in one
+        # workflow task is what broke replay in older histories.
+        self._bookkeeping_as_activities = workflow.patched(BOOKKEEPING_AS_ACTIVITIES)
+        if not await self._open():
+            await self._timeline_written()
+            return OrderResult(self._order.order_id, self._status.value, self._failure)
         if workflow.patched(SHIPPING_SLA):
             self._sla_watch = asyncio.create_task(self._watch_sla())
         try:
@@ -77,23 +82,46 @@ class OrderWorkflow(OrderAftercare):
                 await self._return_window()
             await self._move(S.COMPLETED, "order.completed")
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._timeline_written()
         return OrderResult(self._order.order_id, self._status.value, self._failure)
 
     # -- the story, step by step -------------------------------------------------------
 
-    async def _open(self) -> None:
+    async def _open(self) -> bool:
+        """Records the order; False when its row can never be written and it failed."""
         workflow.upsert_search_attributes([
             ORDER_STATUS.value_set(S.PLACED.value),
             CUSTOMER_ID.value_set(self._order.customer.id),
             ORDER_TOTAL.value_set(self._order.totals.grand_total.amount),
             CARRIER.value_set(self._order.carrier),
         ])
-        await workflow.execute_local_activity_method(
-            RecordActivities.record_order,
-            RecordOrderInput(self._order, workflow.info().workflow_id, workflow.now()),
-            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=UNTIL_DONE)
+        if self._bookkeeping_as_activities:
+            # On the timeline at once, for the storefront's first look; written after the row.
+            await self._note_placed()
+        try:
+            await self._bookkeep(RecordActivities.record_order, RecordOrderInput(
+                self._order, workflow.info().workflow_id, workflow.now()))
+        except (ActivityError, ApplicationError) as error:
+            await self._fail_unrecorded(error)
+            return False
+        if self._bookkeeping_as_activities:
+            self._row_written = True
+            self._start_writer()
+        else:
+            await self._note_placed()
+        return True
+
+    async def _note_placed(self) -> None:
         await self._note("order.placed", f"total {self._order.totals.grand_total}",
                          actor="storefront")
+
+    async def _fail_unrecorded(self, error: Exception) -> None:
+        """No order runs without its database row: this one fails before any money moves,
+        flagged for attention. With no row, there is no timeline to write to."""
+        self._unrecorded.clear()
+        self._status = S.FAILED
+        workflow.upsert_search_attributes([ORDER_STATUS.value_set(S.FAILED.value)])
+        self._failure = await self._flag_attention("record_order", error)
 
     async def _authorize_payment(self) -> None:
         self._check_cancel()
@@ -256,6 +284,23 @@ class OrderWorkflow(OrderAftercare):
     @workflow.signal(name="backorder_filled")
     def backorder_filled(self) -> None:
         self._backorder_filled = True
+
+    @workflow.signal(name="retry_failed_step")
+    def retry_signal(self, request: RetryRequest) -> None:
+        """Support fixed what a flagged step failed on: the waiting step runs again."""
+        self._ask_retry(request)
+
+    @workflow.update(name="request_retry")
+    def retry_update(self, request: RetryRequest) -> OrderView:
+        """As the signal, but refused when no step waits; answers at once (the step's
+        outcome shows on the timeline)."""
+        self._ask_retry(request)
+        return self.view()
+
+    @retry_update.validator
+    def _validate_retry(self, request: RetryRequest) -> None:
+        if not self._waiting:
+            raise ValueError("no step of this order is waiting for a retry")
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,25 +51,80 @@ class OrderRepository:
         return True
 
     async def record_event(self, order_id: str, seq: int, at: datetime, status: str, kind: str,
-                           detail: str, actor: str) -> bool:
-        """Appends one timeline event and moves the order's status; a replayed seq is a no-op."""
-        inserted = await self.session.scalar(insert(OrderEventRow).values(
-            order_id=order_id, seq=seq, at=at, status=status, kind=kind, detail=detail,
-            actor=actor,
-        ).on_conflict_do_nothing().returning(OrderEventRow.id))
-        if inserted is None:
+                           detail: str, actor: str, *, task: int = 0) -> bool:
+        """Writes one timeline event and moves the order's status; a replayed event is a no-op.
+
+        `task` is the workflow's history length when it noted the event. A local activity
+        commits before its workflow task completes, so a task that never completed (its worker
+        was killed) may have written events its retry never takes: a later task's event
+        replaces the abandoned one at its seq and removes the abandoned ones after it, and a
+        late write of an abandoned task is ignored. False when nothing changed."""
+        await self._lock_timeline(order_id)
+        if await self._outdated(order_id, seq, task):
             return False
-        # The transactional outbox: the customer's message commits with its event, or neither.
-        await OutboxRepository(self.session).add_for_event(order_id, seq, kind, detail)
-        # Events may be written out of order after a retry: only a later seq moves the status.
+        dropped = await self._drop_abandoned_after(order_id, seq, task)
+        written, replaced = await self._write_event(order_id, seq, task, dict(
+            at=at, status=status, kind=kind, detail=detail, actor=actor))
+        outbox = OutboxRepository(self.session)
+        # Only a message of an event that never happened is withdrawn: one already sent
+        # cannot be, which is why newer workflows record events that tell the customer with a
+        # regular activity, once the workflow task that noted them has completed.
+        await outbox.withdraw_pending(order_id, dropped + ([seq] if replaced else []))
+        if not written and not dropped:
+            return False
+        if written:
+            # The transactional outbox: the customer's message commits with its event.
+            await outbox.add_for_event(order_id, seq, kind, detail)
+        await self._move_status_if_latest(order_id, seq, status, at)
+        return written
+
+    async def _lock_timeline(self, order_id: str) -> None:
+        """Serializes the writers of one order's timeline until the transaction ends."""
+        await self.session.execute(select(func.pg_advisory_xact_lock(
+            func.hashtextextended("order_events:" + order_id, 0))))
+
+    async def _outdated(self, order_id: str, seq: int, task: int) -> bool:
+        """True when a later workflow task has written this seq or an earlier one: the writer
+        belongs to a task the workflow has moved past."""
+        event = OrderEventRow
+        return bool(await self.session.scalar(select(func.count()).where(
+            event.order_id == order_id, event.seq <= seq, event.task > task)))
+
+    async def _drop_abandoned_after(self, order_id: str, seq: int, task: int) -> list[int]:
+        """Deletes the events after `seq` written by an earlier task; the path being written
+        now noted `seq` later than they were noted, so they never happened. Their seqs.
+        Events of no known task (0: written before tasks were recorded) are left alone."""
+        event = OrderEventRow
+        dropped = await self.session.scalars(delete(event).where(
+            event.order_id == order_id, event.seq > seq, event.task > 0, event.task < task)
+            .returning(event.seq))
+        return sorted(dropped.all())
+
+    async def _write_event(self, order_id: str, seq: int, task: int,
+                           values: dict[str, Any]) -> tuple[bool, bool]:
+        """Inserts or updates the event at `seq`: (changed anything, replaced another event)."""
+        existing = await self.session.scalar(select(OrderEventRow).where(
+            OrderEventRow.order_id == order_id, OrderEventRow.seq == seq))
+        if existing is None:
+            self.session.add(OrderEventRow(order_id=order_id, seq=seq, task=task, **values))
+            await self.session.flush()
+            return True, False
+        if existing.task == task and all(getattr(existing, k) == v for k, v in values.items()):
+            return False, False
+        replaced = (existing.kind, existing.detail) != (values["kind"], values["detail"])
+        for name, value in {**values, "task": task}.items():
+            setattr(existing, name, value)
+        await self.session.flush()
+        return True, replaced
+
+    async def _move_status_if_latest(self, order_id: str, seq: int, status: str,
+                                     at: datetime) -> None:
+        # Events may be written out of order after a retry: only the latest seq moves the status.
         latest = await self.session.scalar(
-            select(OrderEventRow.seq).where(OrderEventRow.order_id == order_id)
-            .order_by(OrderEventRow.seq.desc()).limit(1)
-        )
+            select(func.max(OrderEventRow.seq)).where(OrderEventRow.order_id == order_id))
         if latest == seq:
             await self.session.execute(update(OrderRow).where(OrderRow.order_id == order_id)
                                        .values(status=status, updated_at=at))
-        return True
 
     async def get(self, order_id: str) -> OrderRow | None:
         return await self.session.get(OrderRow, order_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +36,13 @@ class OutboxRepository:
         ).on_conflict_do_nothing(index_elements=["order_id", "event_seq"])
             .returning(OutboxRow.id))
         return inserted is not None
+
+    async def withdraw_pending(self, order_id: str, seqs: list[int]) -> None:
+        """Deletes the unsent messages of events that turned out never to have happened."""
+        if seqs:
+            await self.session.execute(delete(OutboxRow).where(
+                OutboxRow.order_id == order_id, OutboxRow.event_seq.in_(seqs),
+                OutboxRow.status == PENDING))
 
     async def claim_next_pending(self, after_id: int, now: datetime) -> OutboxRow | None:
         """Locks the oldest pending message past `after_id` that is due by `now` and that no

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.db.base import Base, utcnow
@@ -23,7 +23,7 @@ class ProductRow(Base):
     __tablename__ = "products"
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str]
-    price: Mapped[int]
+    price: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     # A backorderable SKU may be ordered beyond stock; the order waits for the next receipt.
     backorderable: Mapped[bool] = mapped_column(default=False, server_default="false")
@@ -33,7 +33,7 @@ class ShippingMethodRow(Base):
     __tablename__ = "shipping_methods"
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     carrier: Mapped[str] = mapped_column(String(32))
-    price: Mapped[int]
+    price: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     transit_days: Mapped[int]
 
@@ -48,8 +48,8 @@ class StockLevelRow(Base):
     )
     sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
     warehouse: Mapped[str] = mapped_column(ForeignKey("warehouses.code"), primary_key=True)
-    on_hand: Mapped[int]
-    reserved: Mapped[int] = mapped_column(default=0)
+    on_hand: Mapped[int] = mapped_column(BigInteger)
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
     # Held back from ordinary orders (damage buffer, display stock); never sold.
     safety_stock: Mapped[int] = mapped_column(default=0, server_default="0")
     reorder_point: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -64,9 +64,9 @@ class OrderRow(Base):
     customer_name: Mapped[str]
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(32), index=True)
-    subtotal: Mapped[int]
-    shipping_cost: Mapped[int]
-    grand_total: Mapped[int]
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    shipping_cost: Mapped[int] = mapped_column(BigInteger)
+    grand_total: Mapped[int] = mapped_column(BigInteger)
     shipping_method: Mapped[str]
     carrier: Mapped[str]
     address: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -74,6 +74,8 @@ class OrderRow(Base):
     # Set when the order broke its shipping method's promise (domain/shipping_sla.py).
     ship_sla_breached: Mapped[bool] = mapped_column(default=False, server_default="false")
     delivery_sla_breached: Mapped[bool] = mapped_column(default=False, server_default="false")
+    # Set when a step failed in a way no retry can fix (attention_tables.py says what).
+    attention: Mapped[bool] = mapped_column(default=False, server_default="false")
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -85,7 +87,7 @@ class OrderLineRow(Base):
     sku: Mapped[str]
     name: Mapped[str]
     quantity: Mapped[int]
-    unit_price: Mapped[int]
+    unit_price: Mapped[int] = mapped_column(BigInteger)
 
 
 class ReservationRow(Base):
@@ -138,7 +140,7 @@ class PaymentRow(Base):
     order_id: Mapped[str] = mapped_column(index=True)
     kind: Mapped[str] = mapped_column(String(16))  # authorize | capture | void | refund
     method: Mapped[str]
-    amount: Mapped[int]
+    amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     gateway_ref: Mapped[str]
     reason: Mapped[str] = mapped_column(default="")
@@ -178,6 +180,9 @@ class OrderEventRow(Base):
     kind: Mapped[str] = mapped_column(String(48))
     detail: Mapped[str] = mapped_column(default="")
     actor: Mapped[str] = mapped_column(default="system")
+    # The workflow's history length when it noted the event: a later task's path supersedes
+    # the events of an earlier task that never completed (activities/db/order_repository.py).
+    task: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class IncomingStockRow(Base):

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
+from activities.db.attention_repository import AttentionRepository
 from activities.db.dashboard_repository import DashboardRepository
 from api.console.charts import Point, bar_chart, line_chart
 from api.console.pages import page, words
@@ -50,8 +51,10 @@ async def _order_charts(request: Request, now: datetime) -> dict[str, Any]:
         by_status = await dashboard.orders_by_status()
         per_hour = await dashboard.orders_per_hour(now)
         backorders = await dashboard.backorders_waiting()
+        attention = await AttentionRepository(session).flagged_orders()
     return {
         "by_status": by_status, "per_hour": per_hour, "backorders": backorders,
+        "attention": attention,
         "status_chart": Markup(bar_chart("by-status", "Orders by status now", [
             Point(words(status), n) for status, n in by_status.items()])),
         "hour_chart": Markup(bar_chart("per-hour", "Orders placed per hour, last 24 hours (UTC)", [

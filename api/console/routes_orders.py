@@ -21,11 +21,12 @@ from api.console.session import (
     services_of,
     signed_in,
 )
-from api.orders import OrderNotFound
+from api.orders import OrderNotFound, checked_reason
 from domain.errors import ActionRefused, DomainError, InvalidRequest
 from domain.money import Money
 from domain.returns import ReturnReason
 from domain.status import AFTER_DELIVERY, OrderStatus
+from domain.text_rules import MAX_COMMENT, MAX_NAME, checked_text
 from workflows.order_contract import OrderView, order_workflow_id
 
 router = APIRouter(prefix="/console/orders", include_in_schema=False)
@@ -38,6 +39,7 @@ DONE = {
     "cancelled": "The order was cancelled.",
     "refunded": "The refund was given.",
     "return-opened": "The return was opened.",
+    "retried": "The failed step runs again; its outcome shows on the timeline.",
 }
 
 
@@ -114,12 +116,15 @@ async def search(request: Request, agent: SignedIn, order_id: str = "", customer
     filters = {"customer_id": customer_id, "email": email, "status": status,
                "placed_from": placed_from, "placed_to": placed_to}
     try:
+        for field, value in (("customer", customer_id), ("e-mail", email), ("status", status),
+                             ("page", after_id)):
+            checked_text(field, value, max_length=MAX_NAME)
         rows = await services_of(request).orders.list(
             status=status or None, customer_id=customer_id.strip() or None,
             email=email.strip() or None, placed_from=_day(placed_from, "placed from"),
             placed_to=_until_end_of(_day(placed_to, "placed to")),
             after=_page_after(after_at, after_id), limit=limit)
-    except ActionRefused as error:
+    except (ActionRefused, InvalidRequest) as error:
         return page(request, "orders.html", {
             "agent": agent, "rows": [], "statuses": list(OrderStatus), "filters": filters,
             "searched": True, "error": str(error)}, status_code=422)
@@ -181,6 +186,11 @@ async def cancel(request: Request, agent: SignedIn, order_id: str, csrf: Text = 
     if not reason:
         return await _order_page(request, agent, order_id, status_code=422,
                                  cancel_error="Give a reason for the cancellation.")
+    try:
+        reason = checked_reason(reason)
+    except InvalidRequest as invalid:
+        return await _order_page(request, agent, order_id, status_code=422,
+                                 cancel_error=f"Reason: {invalid.message}.")
     if confirmed != "yes":
         return _confirm(request, agent, order_id, "cancel", {"reason": reason},
                         [("Reason", reason)])
@@ -192,6 +202,24 @@ async def cancel(request: Request, agent: SignedIn, order_id: str, csrf: Text = 
                                  refusal=f"The cancellation was refused: {refused}")
     log.info("console.order_cancelled", order_id=order_id, agent=agent.name)
     return RedirectResponse(_order_url(order_id, done="cancelled"), status_code=303)
+
+
+@router.post("/{order_id}/retry")
+async def retry(request: Request, agent: SignedIn, order_id: str, csrf: Text = "",
+                confirmed: Text = "") -> Response:
+    """Asks for confirmation, then runs again the step the order waits on for support."""
+    await _checked(request, agent, csrf)
+    if confirmed != "yes":
+        return _confirm(request, agent, order_id, "retry", {},
+                        [("Action", "run the failed step again")])
+    try:
+        await services_of(request).orders.retry(order_id, actor=agent.name)
+    except ActionRefused as refused:
+        log.info("console.retry_refused", order_id=order_id, agent=agent.name)
+        return await _order_page(request, agent, order_id, status_code=409,
+                                 refusal=f"The retry was refused: {refused}")
+    log.info("console.step_retried", order_id=order_id, agent=agent.name)
+    return RedirectResponse(_order_url(order_id, done="retried"), status_code=303)
 
 
 @router.post("/{order_id}/refund")
@@ -213,6 +241,12 @@ async def refund(request: Request, agent: SignedIn, order_id: str, csrf: Text = 
         return await _order_page(request, agent, order_id, status_code=422,
                                  refund_error="Give a reason for the refund.",
                                  refund_form=(amount, reason))
+    try:
+        reason = checked_reason(reason)
+    except InvalidRequest as invalid:
+        return await _order_page(request, agent, order_id, status_code=422,
+                                 refund_error=f"Reason: {invalid.message}.",
+                                 refund_form=(amount, ""))
     if confirmed != "yes":
         return _confirm(request, agent, order_id, "refund", {"amount": amount, "reason": reason},
                         [("Amount", str(money)), ("Reason", reason)])
@@ -254,7 +288,12 @@ async def open_return(request: Request, agent: SignedIn, order_id: str) -> Respo
     except ActionRefused as error:
         return await _order_page(request, agent, order_id, status_code=422,
                                  return_error=str(error))
-    reason, comment = str(form.get("reason", "")), str(form.get("comment", "")).strip()
+    reason, comment = str(form.get("reason", "")), str(form.get("comment", ""))
+    try:
+        comment = checked_text("comment", comment, max_length=MAX_COMMENT, multiline=True)
+    except InvalidRequest as invalid:
+        return await _order_page(request, agent, order_id, status_code=422,
+                                 return_error=f"Comment: {invalid.message}.")
     if form.get("confirmed") != "yes":
         fields = {"reason": reason, "comment": comment,
                   **{f"qty-{sku}": str(qty) for sku, qty in lines.items()}}

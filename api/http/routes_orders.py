@@ -10,26 +10,36 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from activities.db.tables import OrderRow
 from api.api_keys import ApiKey
-from api.checkout import NO_NUL, ORDER_ID_PATTERN, FieldError, InvalidCheckout, field_errors
+from api.checkout import (
+    ORDER_ID_PATTERN,
+    FieldError,
+    InvalidCheckout,
+    field_errors,
+    parse_checkout,
+)
 from api.http.auth import authenticated, require, services
-from api.http.problems import InvalidField, problem_responses
+from api.http.problems import BUSINESS_RULE, InvalidField, problem_responses
 from api.http.services import ApiServices
+from api.text import DateTime, Matching, Reason, Text, error_message
 from domain.access import Right, may
 from domain.errors import InvalidMoney, InvalidOrder
 from domain.status import OrderStatus
+from domain.text_rules import MAX_CODE, MAX_NAME
 from workers.render import order_json, order_row_json
 from workflows.order_workflow import OrderWorkflow
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 Services = Annotated[ApiServices, Depends(services)]
-OrderId = Annotated[str, Path(pattern=ORDER_ID_PATTERN, description="The order's id.")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500,
-                                          pattern=NO_NUL)]
+OrderId = Annotated[str, Path(description="The order's id."), Matching(ORDER_ID_PATTERN)]
+# A decimal sum such as 5.00; how many decimals the order's currency allows is checked
+# against the order (a business rule, since no schema knows the order's currency).
+Amount = Annotated[str, Matching(r"^[0-9]{1,13}(\.[0-9]{1,3})?$")]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+_ORDER_ID: TypeAdapter[str] = TypeAdapter(Annotated[str, Matching(ORDER_ID_PATTERN)])
 MAX_PAGE = 100
 
 
@@ -40,14 +50,13 @@ class CancelIn(BaseModel):
 
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    amount: Amount
     reason: Reason
 
 
 class ConfirmationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    warehouse: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64,
-                                                pattern=NO_NUL)] = Field(
+    warehouse: Annotated[str, Text(MAX_CODE)] = Field(
         "", description="The warehouse whose parcel this is, when the order ships from several.")
 
 
@@ -154,6 +163,11 @@ class OrderOut(BaseModel):
     backorders: list[BackorderOut]
     timeline: list[EventOut]
     failure: str
+    attention: list[str] = Field(
+        description="What failed beyond any retry, oldest first; the timeline's "
+                    "attention.resolved events say which were resolved.")
+    waiting_for_support: list[str] = Field(
+        description="Steps waiting for support to fix the cause and retry them.")
 
 
 class OrderSummary(BaseModel):
@@ -192,6 +206,22 @@ def _with_idempotency_key(raw: bytes, key: str | None) -> bytes | dict[str, Any]
     return raw
 
 
+def _check_idempotency_key(key: str | None, raw: bytes) -> None:
+    """Refuses a malformed Idempotency-Key (checked here, not by FastAPI, so the refusal names
+    the body's bad fields beside it), whether or not the body names its own order id."""
+    if key is None:
+        return
+    try:
+        _ORDER_ID.validate_python(key)
+    except ValidationError as invalid:
+        header = [FieldError("header.Idempotency-Key", error_message(e)) for e in invalid.errors()]
+        try:
+            parse_checkout(raw)
+        except InvalidOrder as error:
+            raise InvalidCheckout([*header, *field_errors(error)]) from None
+        raise InvalidCheckout(header) from None
+
+
 def _blaming_the_header(error: InvalidOrder) -> InvalidOrder:
     """The checkout's errors, with an order id that came from the Idempotency-Key named as it."""
     errors = field_errors(error)
@@ -209,9 +239,13 @@ def _blaming_the_header(error: InvalidOrder) -> InvalidOrder:
 async def place_order(
         request: Request, response: Response, svc: Services,
         _caller: Annotated[ApiKey, Depends(require(Right.PLACE_ORDER))],
-        idempotency_key: Annotated[str | None, Header()] = None) -> PlacedOut:
+        idempotency_key: Annotated[str | None, Header(
+            description="The order's id, when the body names none.",
+            json_schema_extra={"pattern": ORDER_ID_PATTERN})] = None) -> PlacedOut:
     """Places an order from a checkout payload; replaying the same order id is harmless."""
-    body = _with_idempotency_key(await request.body(), idempotency_key)
+    raw = await request.body()
+    _check_idempotency_key(idempotency_key, raw)
+    body = _with_idempotency_key(raw, idempotency_key)
     try:
         placed = await svc.orders.place(body)
     except InvalidOrder as error:
@@ -237,7 +271,8 @@ def _position(cursor: str) -> tuple[datetime, str]:
         if when.tzinfo is None or not re.fullmatch(ORDER_ID_PATTERN, order_id):
             raise ValueError(cursor)
     except (ValueError, TypeError):
-        raise InvalidField("query.cursor", "not a cursor this API issued") from None
+        raise InvalidField("query.cursor", "not a cursor this API issued",
+                           kind=BUSINESS_RULE) from None
     return when, order_id
 
 
@@ -250,7 +285,7 @@ def _check_may_list(caller: ApiKey, customer_id: str | None) -> None:
         raise HTTPException(403, f"the {caller.role} role may list orders only by customer_id")
 
 
-SearchText = Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)]
+SearchText = Annotated[Annotated[str, Text(MAX_NAME, required=True)] | None, Query()]
 
 
 @router.get("", response_model=OrderPage, responses=problem_responses(
@@ -258,20 +293,22 @@ SearchText = Annotated[str | None, Query(min_length=1, max_length=200, pattern=N
                              "not without customer_id."}))
 async def list_orders(
         svc: Services, caller: Annotated[ApiKey, Depends(authenticated)],
-        order_id: Annotated[str | None, Query(pattern=ORDER_ID_PATTERN)] = None,
+        order_id: Annotated[Annotated[str, Matching(ORDER_ID_PATTERN)] | None, Query()] = None,
         customer_id: SearchText = None, email: SearchText = None,
         status: OrderStatus | None = None,
-        placed_from: Annotated[AwareDatetime | None, Query(
+        placed_from: Annotated[DateTime | None, Query(
             description="Placed at or after (ISO 8601 with a zone).")] = None,
-        placed_to: Annotated[AwareDatetime | None, Query(
+        placed_to: Annotated[DateTime | None, Query(
             description="Placed before (ISO 8601 with a zone).")] = None,
-        cursor: Annotated[str | None, Query(max_length=500)] = None,
+        cursor: Annotated[Annotated[str, Matching(r"^[A-Za-z0-9_-]*$", 500)] | None,
+                          Query()] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50) -> OrderPage:
     """Searches the orders' database record, newest first, a page at a time (support; the
     storefront lists one customer's orders)."""
     _check_may_list(caller, customer_id)
     if placed_from and placed_to and placed_to <= placed_from:
-        raise InvalidField("query.placed_to", "must be after placed_from")
+        # A rule across two parameters, which no schema of either can state.
+        raise InvalidField("query.placed_to", "must be after placed_from", kind=BUSINESS_RULE)
     rows = await svc.orders.list(
         status=status and status.value, customer_id=customer_id, order_id=order_id, email=email,
         placed_from=placed_from, placed_to=placed_to,
@@ -299,6 +336,16 @@ async def cancel_order(order_id: OrderId, body: CancelIn, svc: Services,
     return order_json(await svc.orders.cancel(order_id, body.reason, actor=caller.name))
 
 
+@router.post("/{order_id}/retry", response_model=OrderOut,
+             responses=problem_responses(401, 403, 404, 409, 422))
+async def retry_order_step(
+        order_id: OrderId, svc: Services,
+        caller: Annotated[ApiKey, Depends(require(Right.RETRY_STEP))]) -> Any:
+    """Runs again the step the order waits on for support, once its cause is fixed; 409 when
+    no step waits. Answers at once: the outcome shows on the timeline."""
+    return order_json(await svc.orders.retry(order_id, actor=caller.name))
+
+
 @router.post("/{order_id}/refunds", response_model=OrderOut,
              responses=problem_responses(401, 403, 404, 409, 422))
 async def refund_order(order_id: OrderId, body: RefundIn, svc: Services,
@@ -307,7 +354,7 @@ async def refund_order(order_id: OrderId, body: RefundIn, svc: Services,
     try:
         view = await svc.orders.refund(order_id, body.amount, body.reason, actor=caller.name)
     except InvalidMoney as error:
-        raise InvalidField("amount", str(error)) from None
+        raise InvalidField("amount", str(error), kind=BUSINESS_RULE) from None
     return order_json(view)
 
 

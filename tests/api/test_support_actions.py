@@ -151,3 +151,22 @@ async def test_a_refund_amount_that_is_no_sum_is_a_422_on_amount(
     assert response.json()["errors"][0]["field"] == "amount"
     assert missing_reason.status_code == 422
     assert missing_reason.json()["errors"] == [{"field": "reason", "message": "Field required"}]
+
+
+async def test_a_retry_with_no_step_waiting_is_a_409_and_the_storefront_may_not_ask(
+        api: httpx.AsyncClient, keys: Keys, manual_orders: OrderService):
+    # Given an order in PICKING that nothing went wrong with
+    placed = await manual_orders.place(checkout())
+    order_id = placed.order.order_id
+    await reach(placed.handle, "PICKING")
+
+    # When support asks to retry its failed step, then it is refused with the reason
+    response = await api.post(f"/v1/orders/{order_id}/retry", headers=bearer(keys.support))
+    assert response.status_code == 409
+    assert response.json()["detail"] == "no step of this order is waiting for a retry"
+    # And the storefront may not ask at all
+    response = await api.post(f"/v1/orders/{order_id}/retry", headers=bearer(keys.storefront))
+    assert response.status_code == 403
+    # And the order's view says nothing waits
+    order = (await api.get(f"/v1/orders/{order_id}", headers=bearer(keys.support))).json()
+    assert (order["attention"], order["waiting_for_support"]) == ([], [])

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import time
 import uuid
 from collections import Counter
@@ -31,14 +30,13 @@ from activities.payments.simulator import SimulatedGateway
 from api.catalogue import parse_seed, seed_catalogue
 from api.orders import OrderService, PlacedOrder
 from api.stock import StockService
-from tests.e2e.processes import WorkerProcess
+from tests.e2e.processes import start_worker
 from workers.stack import DevServer, find_free_port, start_temporal_dev_server
 from workflows.order_contract import OrderTimings, order_workflow_id
 from workflows.order_workflow import OrderWorkflow
 
 pytestmark = pytest.mark.e2e
 
-FULFIL = str(Path(sys.executable).with_name("fulfil"))
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 HOT = "HOT-SNEAKER"
@@ -52,7 +50,6 @@ TIMINGS = OrderTimings(return_window_s=3600, warehouse_autoconfirm_s=None, track
                        backorder_deadline_s=3600)
 SETTLED = frozenset({"PICKING", "BACKORDERED", "FAILED"})
 
-WORKER_START_TIMEOUT_S = 30.0
 SETTLE_TIMEOUT_S = 120.0
 FILL_TIMEOUT_S = 30.0
 POLL_S = 0.5
@@ -79,25 +76,6 @@ def hot_checkout(order_id: str, *, backorder: bool) -> dict[str, Any]:
 
 
 # -- the stack: dev server and a worker process ------------------------------------------
-
-async def start_worker(database_url: str, address: str, task_queue: str,
-                       log: Path) -> WorkerProcess:
-    """`fulfil worker` on its own task queue, with fast simulated payment and carrier networks."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FULFIL_")}
-    env.update(FULFIL_DATABASE_URL=database_url, FULFIL_TEMPORAL_ADDRESS=address,
-               FULFIL_TASK_QUEUE=task_queue, FULFIL_LOG_FORMAT="json",
-               FULFIL_PAYMENT_LATENCY_MS="5", FULFIL_CARRIER_LATENCY_MS="5")
-    with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            FULFIL, "worker", env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out,
-            stderr=asyncio.subprocess.STDOUT)
-    worker = WorkerProcess(process, log)
-    deadline = time.monotonic() + WORKER_START_TIMEOUT_S
-    while '"worker.started"' not in worker.text():
-        assert process.returncode is None, f"worker exited:\n{worker.tail()}"
-        assert time.monotonic() < deadline, f"worker not started:\n{worker.tail()}"
-        await asyncio.sleep(0.1)
-    return worker
 
 
 @pytest.fixture

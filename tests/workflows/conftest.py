@@ -23,6 +23,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -134,7 +135,13 @@ async def _terminate_leftovers(env: WorkflowEnvironment, client: Client,
     for workflow_id in dict.fromkeys(workflow_ids):
         handle = client.get_workflow_handle(workflow_id)
         if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-            await handle.terminate("left running by its test")
+            try:
+                await handle.terminate("left running by its test")
+            except RPCError as error:
+                # It ended between the two calls (e.g. writing its last timeline events).
+                if error.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                continue
             _SUSPECT_ENVS.add(id(env))
 
 

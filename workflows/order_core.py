@@ -288,10 +288,11 @@ class OrderCore:
     async def await_support(self, step: str, error: ActivityError) -> None:
         """Flags the order, then waits until support asks to run `step` again; a cancel
         accepted meanwhile stops the forward path (the order is then unwound)."""
-        await self._flag_attention(step, error)
+        # Waiting from the flag on: a retry asked while the flag is written is not lost.
         asked = self._retries_asked
         self._waiting.append(step)
         try:
+            await self._flag_attention(step, error)
             await workflow.wait_condition(lambda: self._retries_asked > asked or (
                 self._cancel is not None and not self._unwinding))
         finally:

@@ -2,7 +2,7 @@
 
 Run it by hand when the workflow's behaviour changes on purpose, and commit the files:
 
-    python -m tests.replay.record_histories
+    python -m tests.replay.record_histories [PATH ...]
 
 It overwrites histories/<path>.json. The histories of the version before are what prove
 that orders already running still replay: move them into a subfolder first
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -32,11 +33,12 @@ from activities.db.metadata import metadata
 from activities.db.migrate import upgrade
 from api.aftercare import AftercareService
 from api.stock import StockService
+from domain.returns import ReturnLine
 from tests.conftest import ADMIN_URL, _admin_conninfo
 from tests.support import checkout
-from tests.workflows.checks import deliver_now, noted, reach
+from tests.workflows.checks import allow_returns, deliver_now, noted, reach, refuse_returns
 from tests.workflows.conftest import Stack, _start_test_server, manual_service, running_stack
-from workflows.order_contract import WarehouseConfirmation, order_workflow_id
+from workflows.order_contract import ReturnRequest, WarehouseConfirmation, order_workflow_id
 from workflows.order_workflow import OrderWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
@@ -161,6 +163,27 @@ async def shipped_late(stack: Stack) -> Handle:
     return placed.handle
 
 
+async def attention_retried(stack: Stack) -> Handle:
+    """A return's bookkeeping fails beyond retry, waits for support, and goes through on
+    support's retry once the cause is gone; the parcel comes back and is refunded."""
+    placed = await manual_service(stack).place(_order("attention_retried"))
+    await deliver_now(placed.handle)
+    await refuse_returns(stack.db)
+    try:
+        requested = asyncio.create_task(placed.handle.execute_update(
+            OrderWorkflow.request_return,
+            ReturnRequest([ReturnLine("TEE-BLK-M", 1)], "CHANGED_MIND")))
+        await noted(placed.handle, "attention.needed")
+    finally:
+        await allow_returns(stack.db)
+    await stack.orders.retry(placed.order.order_id, actor="agent-7")
+    opened = await requested
+    await stack.env.sleep(timedelta(hours=4))
+    await AftercareService(stack.orders).receive_return(opened.rma, {"TEE-BLK-M": 1},
+                                                        "resellable")
+    return placed.handle
+
+
 # Each path, with the status its order must end in for the history to be worth keeping.
 SCENARIOS: dict[str, tuple[Callable[[Stack], Awaitable[Handle]], str]] = {
     scenario.__name__: (scenario, status) for scenario, status in (
@@ -170,7 +193,7 @@ SCENARIOS: dict[str, tuple[Callable[[Stack], Awaitable[Handle]], str]] = {
         (split_shipment, "COMPLETED"), (backorder_filled, "COMPLETED"),
         (return_refunded, "COMPLETED"), (exchange_and_rating, "COMPLETED"),
         (lost_and_reshipped, "COMPLETED"), (returned_to_sender, "COMPLETED"),
-        (shipped_late, "COMPLETED"))
+        (shipped_late, "COMPLETED"), (attention_retried, "COMPLETED"))
 }
 
 
@@ -196,13 +219,16 @@ async def _empty(db: SessionFactory) -> None:
         await session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-async def record(database_url: str) -> None:
+async def record(database_url: str, names: list[str]) -> None:
+    """Records the named paths, or every path when none is named."""
     HISTORIES.mkdir(exist_ok=True)
     engine = build_engine(database_url)
     env = await _start_test_server()
     try:
         db = build_session_factory(engine)
         for name, (scenario, status) in SCENARIOS.items():
+            if names and name not in names:
+                continue
             await _empty(db)  # every order meets the freshly seeded stock
             async with running_stack(env, db) as stack:
                 handle = await scenario(stack)
@@ -218,7 +244,7 @@ async def record(database_url: str) -> None:
 
 def main() -> None:
     with scratch_database() as url:
-        asyncio.run(record(url))
+        asyncio.run(record(url, sys.argv[1:]))
 
 
 if __name__ == "__main__":

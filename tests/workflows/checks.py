@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from temporalio.client import WorkflowHandle
 
 from activities.db.engine import SessionFactory
@@ -164,3 +164,30 @@ async def deliver_now(handle: WorkflowHandle[Any, Any]) -> None:
     await handle.signal(OrderWorkflow.carrier_event,
                         CarrierEvent("delivered", datetime.now(UTC), "Berlin, DE", "Delivered"))
     await reach(handle, "DELIVERED")
+
+
+# A fault PostgreSQL reports as a data error (SQLSTATE 22000): no retry of the write can fix
+# it, but a person can, by removing it.
+_REFUSE_RETURNS = (
+    """CREATE FUNCTION refuse_returns() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'returns are refused' USING ERRCODE = '22000'; END $$""",
+    """CREATE TRIGGER refuse_returns BEFORE INSERT ON returns
+       FOR EACH ROW EXECUTE FUNCTION refuse_returns()""",
+)
+_ALLOW_RETURNS = ("DROP TRIGGER IF EXISTS refuse_returns ON returns",
+                  "DROP FUNCTION IF EXISTS refuse_returns()")
+
+
+async def refuse_returns(db: SessionFactory) -> None:
+    """From now on, every return the database is asked to write fails for good."""
+    await _execute(db, _REFUSE_RETURNS)
+
+
+async def allow_returns(db: SessionFactory) -> None:
+    await _execute(db, _ALLOW_RETURNS)
+
+
+async def _execute(db: SessionFactory, statements: tuple[str, ...]) -> None:
+    async with db.begin() as session:
+        for statement in statements:
+            await session.execute(text(statement))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributeKey, TypedSearchAttributes
 
@@ -27,6 +27,7 @@ from domain.returns import ReturnLine
 from tests.support import checkout
 from tests.workflows.checks import (
     HeldStock,
+    allow_returns,
     confirm_pick_and_pack,
     deliver_now,
     event,
@@ -37,6 +38,7 @@ from tests.workflows.checks import (
     opening_levels,
     payments,
     reach,
+    refuse_returns,
     reservations,
     stock_levels,
 )
@@ -228,34 +230,16 @@ async def test_carrier_event_location_with_nul_flags_the_order_which_still_compl
     assert all("\x00" not in e.detail for e in recorded)
 
 
-# A fault PostgreSQL reports as a data error (SQLSTATE 22000): no retry of the write can fix
-# it, but a person can, by removing it.
-REFUSE_RETURNS = (
-    """CREATE FUNCTION refuse_returns() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN RAISE EXCEPTION 'returns are refused' USING ERRCODE = '22000'; END $$""",
-    """CREATE TRIGGER refuse_returns BEFORE INSERT ON returns
-       FOR EACH ROW EXECUTE FUNCTION refuse_returns()""",
-)
-ALLOW_RETURNS = ("DROP TRIGGER IF EXISTS refuse_returns ON returns",
-                 "DROP FUNCTION IF EXISTS refuse_returns()")
-
-
 async def test_support_fixes_the_cause_retries_and_the_flag_is_lowered(
         stack: Stack, manual_orders: OrderService):
     # Given a delivered order, and a database that refuses every return for good
     placed = await manual_orders.place(checkout())
     await deliver_now(placed.handle)
-    await _execute(stack, REFUSE_RETURNS)
+    await refuse_returns(stack.db)
     try:
         await _support_fixes_and_retries(stack, manual_orders, placed)
     finally:
-        await _execute(stack, ALLOW_RETURNS)
-
-
-async def _execute(stack: Stack, statements: tuple[str, ...]) -> None:
-    async with stack.db.begin() as session:
-        for statement in statements:
-            await session.execute(text(statement))
+        await allow_returns(stack.db)
 
 
 async def _support_fixes_and_retries(stack: Stack, manual_orders: OrderService,
@@ -273,7 +257,7 @@ async def _support_fixes_and_retries(stack: Stack, manual_orders: OrderService,
     assert await eventually(lambda: _row_flag_is(stack, order_id, True), "row flagged")
 
     # And support removes the cause and asks for the step again
-    await _execute(stack, ALLOW_RETURNS)
+    await allow_returns(stack.db)
     await manual_orders.retry(order_id, actor="agent-7")
 
     # Then the return opens, the timeline says who resolved it, and the flag is lowered

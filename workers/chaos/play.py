@@ -62,6 +62,9 @@ class Outcome:
         return self.view.status if self.view else "-"
 
 
+NOT_DELIVERED_YET = "returns open once it is delivered"
+
+
 class Deadline:
     """A point on the monotonic clock after which the run stops waiting."""
 
@@ -153,8 +156,19 @@ class OrderPlayer:
 
     async def _return(self, orders: OrderService, planned: PlannedOrder,
                       deadline: Deadline) -> None:
-        await self._update(planned, "request_return", ReturnRequest(
-            [ReturnLine(RETURNED_SKU, 1)], "SIZE_TOO_SMALL", actor="chaos-support"), deadline)
+        request = ReturnRequest([ReturnLine(RETURNED_SKU, 1)], "SIZE_TOO_SMALL",
+                                actor="chaos-support")
+        while True:
+            try:
+                await self._update(planned, "request_return", request, deadline)
+                break
+            except ActionRefused as refused:
+                # Seen right after a dev-server restart: the view showed the delivery, and
+                # the update was validated before the workflow had applied it again. Support
+                # would try again a moment later.
+                if NOT_DELIVERED_YET not in str(refused) or deadline.left() <= 0:
+                    raise
+                await asyncio.sleep(POLL_S)
         view = await persist(lambda: orders.view(planned.order_id), deadline, "view")
         receipt = ReturnReceipt(view.returns[0].rma, [InspectedLine(RETURNED_SKU, resellable=1)],
                                 "chaos-goods-in")

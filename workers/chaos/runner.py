@@ -28,6 +28,7 @@ from workers.chaos.play import Deadline, OrderPlayer, Outcome, persist
 from workers.chaos.processes import ChaosDatabase, ChaosTemporal, WorkerPool, worker_env
 from workers.chaos.report import ChaosReport
 from workers.chaos.scenarios import FAST, PlannedOrder, catalogue, hot_stock, plan_orders
+from workers.logging import temporal_runtime
 
 log = structlog.get_logger(__name__)
 
@@ -72,7 +73,8 @@ async def run_chaos(options: ChaosOptions) -> ChaosReport:
                                  root, size=options.workers)
             await workers.start()
             stack.push_async_callback(workers.stop)
-            client = await Client.connect(temporal.address)
+            # Core's warnings through the log pipeline (stderr): stdout is the report.
+            client = await Client.connect(temporal.address, runtime=temporal_runtime())
             faults = FaultInjector(FaultPlan(options.kill_every_s, options.server_restarts,
                                              options.db_restarts, options.fault_window_s),
                                    workers, temporal, database, rng)

@@ -29,6 +29,8 @@ from workers.cli_common import (
     JsonLogs,
     command_settings,
     console,
+    fail,
+    first_or_interrupted,
     run_command,
     serve_worker,
 )
@@ -83,7 +85,7 @@ def demo(api_port: ApiPort = None, as_json: Json = False) -> None:
     # purpose would otherwise fill the screen with the SDK's activity-failure warnings.
     settings = command_settings(logging.ERROR)
 
-    async def main() -> bool:
+    async def main() -> bool | None:
         async with open_services(settings, start_server=True, migrate=True,
                                  seed_demo="always",
                                  sdk_metrics=in_process_metrics_address(settings)) as services, \
@@ -92,9 +94,12 @@ def demo(api_port: ApiPort = None, as_json: Json = False) -> None:
             if not as_json:
                 console.print(f"HTTP API: {api_url} (docs {api_url}/docs, metrics "
                               f"{api_url}/metrics) while the demo runs")
-            return await run_demo(services, console, as_json=as_json)
+            return await first_or_interrupted(run_demo(services, console, as_json=as_json))
 
-    if not run_command(main):
+    finished = run_command(main)
+    if finished is None:
+        fail("the demo was stopped before its orders ended", 1)
+    if not finished:
         raise typer.Exit(1)
 
 

@@ -81,6 +81,18 @@ async def until_interrupted() -> None:
     stop_deadline.arm()
 
 
+async def first_or_interrupted(work: Awaitable[T]) -> T | None:
+    """`work`'s result, or None when SIGINT/SIGTERM came first (the work is cancelled, and
+    the process has its deadline to stop)."""
+    task = asyncio.ensure_future(work)
+    interrupted = asyncio.ensure_future(until_interrupted())
+    await asyncio.wait({task, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+    for pending in (task, interrupted):
+        pending.cancel()
+    await asyncio.gather(task, interrupted, return_exceptions=True)
+    return None if task.cancelled() else task.result()
+
+
 async def serve_worker(services: Services) -> None:
     # Activities get WORKER_DRAIN to finish, then are cancelled (their retries go to
     # another worker): part of the deadline stop_deadline gives the whole process.

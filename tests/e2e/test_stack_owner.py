@@ -106,10 +106,10 @@ def _open(path: Path) -> IO[bytes]:
     return path.open("ab")
 
 
-async def start_dev(env: dict[str, str], log: Path) -> Dev:
+async def start_dev(env: dict[str, str], log: Path, command: str = "dev") -> Dev:
     with _open(log) as out:
         process = await asyncio.create_subprocess_exec(
-            FULFIL, "dev", env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out,
+            FULFIL, command, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out,
             stderr=asyncio.subprocess.STDOUT)
     return Dev(process, log, f"http://127.0.0.1:{env['FULFIL_API_PORT']}")
 
@@ -344,6 +344,31 @@ async def test_fulfil_dev_stops_everything_within_ten_seconds_even_with_a_reques
     # Then it is gone within ten seconds and left no postgres or temporal process behind
     print(f"stopped by {signal.Signals(sig).name} in {seconds:.1f}s")
     assert seconds < STOP_DEADLINE_S, dev.tail()
+    assert_nothing_left(data_dir)
+    assert not (data_dir / "stack.json").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_fulfil_demo_stopped_while_its_orders_run_stops_everything_within_ten_seconds(
+    data_dir: Path, tmp_path: Path, sig: int
+) -> None:
+    # Given `fulfil demo` placing its orders
+    dev = await start_dev(stack_env(data_dir), tmp_path / "demo.log", command="demo")
+    try:
+        deadline = time.monotonic() + DEV_START_TIMEOUT_S
+        while "placing 16 demo orders" not in dev.text():
+            assert dev.process.returncode is None, dev.tail()
+            assert time.monotonic() < deadline, f"fulfil demo not placing:\n{dev.tail()}"
+            await asyncio.sleep(0.2)
+
+        # When it gets the signal
+        seconds = await dev.stop(sig)
+    finally:
+        await dev.stop(signal.SIGKILL)
+    # Then it is gone within ten seconds, says it was stopped, and left nothing behind
+    print(f"demo stopped by {signal.Signals(sig).name} in {seconds:.1f}s")
+    assert seconds < STOP_DEADLINE_S, dev.tail()
+    assert dev.process.returncode == 1, dev.tail()
     assert_nothing_left(data_dir)
     assert not (data_dir / "stack.json").exists()
 

@@ -82,8 +82,8 @@ class OrderCore:
         # Set in `run`: histories from before it wrote the timeline with local activities.
         self._bookkeeping_as_activities = False
         self._unrecorded: list[RecordEventInput] = []  # noted, not yet handed to a writer
-        self._writing = False
-        self._writer: asyncio.Task[None] | None = None
+        self._batch_open = False  # a writer is about to take the events noted so far
+        self._writers = 0  # batches being written
         self._row_written = False  # events wait for the order's row, which they refer to
 
     # -- queries ---------------------------------------------------------------------------
@@ -200,32 +200,38 @@ class OrderCore:
             await self._record(record, locally=True)
 
     def _start_writer(self) -> None:
-        if self._row_written and self._unrecorded and not self._writing:
-            self._writing = True
-            self._writer = asyncio.create_task(self._write_timeline())
+        if self._row_written and self._unrecorded and not self._batch_open:
+            self._batch_open = True
+            self._writers += 1
+            asyncio.create_task(self._write_batch())
 
-    async def _write_timeline(self) -> None:
-        """Writes the noted events in batches, oldest first, until none is left.
+    async def _write_batch(self) -> None:
+        """Writes the events noted so far in this workflow task with one regular activity,
+        scheduled in this same task.
 
         Regular activities, not local ones: a regular activity starts only once the workflow
         task that noted its events has completed, so the database and the customer's messages
         never hold an event the history does not, and no local-activity marker shares a task
         with an update or a patch marker (both seen to break replay after a worker was
-        killed mid-task)."""
-        while self._unrecorded:
-            batch, self._unrecorded = self._unrecorded, []
-            try:
-                await until_done(RecordActivities.record_events, RecordEventsInput(batch),
-                                 raise_permanent=True)
-            except ActivityError:
-                # One event in the batch cannot be written: each alone, flagging that one.
-                for record in batch:
-                    await self._record(record, locally=False)
-        self._writing = False
+        killed mid-task). Scheduled in the task that noted them, even while an earlier batch
+        is still being written: a task that issues no command replays with a later
+        `workflow.now()`, and its events' times would then differ from the ones written.
+        Batches may commit in any order; the repository keeps each order's timeline and
+        status by sequence number."""
+        batch, self._unrecorded, self._batch_open = self._unrecorded, [], False
+        try:
+            await until_done(RecordActivities.record_events, RecordEventsInput(batch),
+                             raise_permanent=True)
+        except ActivityError:
+            # One event in the batch cannot be written: each alone, flagging that one.
+            for record in batch:
+                await self._record(record, locally=False)
+        finally:
+            self._writers -= 1
 
     async def _timeline_written(self) -> None:
         """Waits until every noted event is in the database."""
-        await workflow.wait_condition(lambda: not self._writing)
+        await workflow.wait_condition(lambda: self._writers == 0)
 
     async def _record(self, record: RecordEventInput, *, locally: bool) -> None:
         """Writes the event; a failure no retry can fix flags the order, which goes on."""

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import zip_longest
 from typing import Any
 
 from sqlalchemy import select, text
@@ -116,8 +117,10 @@ async def assert_recorded(stack: Stack, handle: WorkflowHandle[Any, Any], order_
         row = await repo.get(order_id)
         events = await repo.events(order_id)
     assert row is not None and row.status == status
-    assert [(e.seq, e.at, e.status, e.kind, e.detail, e.actor) for e in events] == [
-        (e.seq, e.at, e.status, e.kind, e.detail, e.actor) for e in timeline]
+    recorded = [(e.seq, e.at, e.status, e.kind, e.detail, e.actor) for e in events]
+    noted = [(e.seq, e.at, e.status, e.kind, e.detail, e.actor) for e in timeline]
+    assert recorded == noted, "\n".join(
+        f"{'  ' if r == n else '!='} {r}\n   {n}" for r, n in zip_longest(recorded, noted))
     return timeline
 
 

@@ -16,7 +16,6 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from api.catalogue import parse_seed, seed_catalogue
 from api.orders import OrderService, PlacedOrder
 from api.stock import StockService
 from tests.e2e.processes import start_worker
-from workers.stack import DevServer, find_free_port, start_temporal_dev_server
+from workers.stack import DevServer
 from workflows.order_contract import OrderTimings, order_workflow_id
 from workflows.order_workflow import OrderWorkflow
 
@@ -76,14 +75,6 @@ def hot_checkout(order_id: str, *, backorder: bool) -> dict[str, Any]:
 
 
 # -- the stack: dev server and a worker process ------------------------------------------
-
-
-@pytest.fixture
-async def dev_server(tmp_path: Path) -> AsyncIterator[DevServer]:
-    server = await start_temporal_dev_server(tmp_path / "temporal", port=find_free_port(),
-                                             ui_port=find_free_port())
-    yield server
-    await asyncio.to_thread(server.stop)
 
 
 # -- reading the books ---------------------------------------------------------------------

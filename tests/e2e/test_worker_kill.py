@@ -11,7 +11,6 @@ import asyncio
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from api.orders import OrderService
 from tests.e2e.processes import WorkerProcess, start_worker
 from tests.support import checkout, seed
 from tests.workflows.conftest import MANUAL_TIMINGS
-from workers.stack import DevServer, find_free_port, start_temporal_dev_server
+from workers.stack import DevServer
 
 pytestmark = pytest.mark.e2e
 
@@ -41,14 +40,6 @@ POLL_S = 0.2
 def identity(worker: WorkerProcess) -> str:
     """The SDK's default worker identity: pid@host."""
     return f"{worker.process.pid}@{socket.gethostname()}"
-
-
-@pytest.fixture
-async def dev_server(tmp_path: Path) -> AsyncIterator[DevServer]:
-    server = await start_temporal_dev_server(tmp_path / "temporal", port=find_free_port(),
-                                             ui_port=find_free_port())
-    yield server
-    await asyncio.to_thread(server.stop)
 
 
 async def running_attempt(handle: WorkflowHandle, worker: str) -> datetime:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import TypeVar
 
 import structlog
-from temporalio.client import WorkflowUpdateFailedError
 
 from activities.db.catalogue_repository import CatalogueRepository
 from activities.db.return_repository import ReturnRepository
+from api.asks import ask
 from api.orders import OrderNotFound, OrderService, checked_actor
-from domain.errors import ActionRefused, InvalidOrder, InvalidRequest
+from domain.errors import InvalidOrder, InvalidRequest
 from domain.returns import Condition, Resolution, ReturnLine, parse_reason
 from domain.satisfaction import RATINGS
 from domain.text_rules import MAX_CODE, MAX_COMMENT, MAX_REASON, checked_text
@@ -122,11 +122,7 @@ class AftercareService:
     async def _update(self, order_id: str, name: str, argument: object,
                       result_type: type[T]) -> T:
         handle = await self.orders.running_handle(order_id)
-        try:
-            return await handle.execute_update(name, argument, result_type=result_type)
-        except WorkflowUpdateFailedError as error:
-            cause = error.cause
-            raise ActionRefused(getattr(cause, "message", None) or str(cause)) from None
+        return await ask(handle, name, argument, result_type)
 
 
 def _comment(text: str) -> str:

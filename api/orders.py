@@ -17,7 +17,6 @@ from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
     WorkflowHandle,
-    WorkflowUpdateFailedError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -27,6 +26,7 @@ from activities.db.catalogue_repository import CatalogueRepository
 from activities.db.engine import SessionFactory
 from activities.db.order_repository import OrderRepository
 from activities.db.tables import OrderRow
+from api.asks import ask
 from api.checkout import parse_checkout
 from domain.catalogue import price_order
 from domain.errors import ActionRefused, DomainError
@@ -121,22 +121,15 @@ class OrderService:
     async def cancel(self, order_id: str, reason: str, actor: str = "support") -> OrderView:
         reason, actor = checked_reason(reason), checked_actor(actor)
         handle = await self._handle(order_id, running=True)
-        try:
-            return await handle.execute_update("request_cancel", CancelRequest(reason, actor),
-                                               result_type=OrderView)
-        except WorkflowUpdateFailedError as error:
-            raise ActionRefused(_refusal(error)) from None
+        return await ask(handle, "request_cancel", CancelRequest(reason, actor),
+                                 OrderView)
 
     async def retry(self, order_id: str, actor: str = "support") -> OrderView:
         """Runs again the step that waits for support, once its cause is fixed; refused when
         none waits. Answers at once: the outcome shows on the timeline."""
         actor = checked_actor(actor)
         handle = await self._handle(order_id, running=True)
-        try:
-            return await handle.execute_update("request_retry", RetryRequest(actor),
-                                               result_type=OrderView)
-        except WorkflowUpdateFailedError as error:
-            raise ActionRefused(_refusal(error)) from None
+        return await ask(handle, "request_retry", RetryRequest(actor), OrderView)
 
     async def refund(self, order_id: str, amount: str, reason: str,
                      actor: str = "support") -> OrderView:
@@ -144,12 +137,8 @@ class OrderService:
         handle = await self._handle(order_id, running=True)
         view = await handle.query(OrderWorkflow.view)
         money = Money.parse(amount, view.order.currency)
-        try:
-            return await handle.execute_update("request_refund",
-                                               RefundRequest(money, reason, actor),
-                                               result_type=OrderView)
-        except WorkflowUpdateFailedError as error:
-            raise ActionRefused(_refusal(error)) from None
+        return await ask(handle, "request_refund",
+                                 RefundRequest(money, reason, actor), OrderView)
 
     async def list(self, status: str | None = None, customer_id: str | None = None,
                    limit: int = 50, *, order_id: str | None = None, email: str | None = None,
@@ -210,11 +199,6 @@ def checked_reason(reason: str) -> str:
 def checked_actor(actor: str) -> str:
     """Who acts, as the timeline records it; InvalidRequest when it could not be stored."""
     return checked_text("actor", actor, max_length=MAX_ACTOR, required=True)
-
-
-def _refusal(error: WorkflowUpdateFailedError) -> str:
-    cause = error.cause
-    return getattr(cause, "message", None) or str(cause)
 
 
 def _search_attributes(order: PricedOrder) -> TypedSearchAttributes:

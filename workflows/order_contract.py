@@ -239,3 +239,23 @@ class OrderResult:
     order_id: str
     status: str
     failure: str = ""
+
+
+# Support's requests travel as one signal, answered through two queries (see workflows/asks.py
+# for why not updates): ASK_SIGNAL(request_id, name, argument), ANSWER_QUERY(request_id) ->
+# Answer, RESULT_QUERY(request_id) -> what the request's handler returned.
+ASK_SIGNAL = "ask"
+ANSWER_QUERY = "answer"
+RESULT_QUERY = "answer_result"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How the order answered one request: unseen (its signal is not handled yet), working,
+    done, or refused with its reason."""
+    state: str
+    reason: str = ""
+
+    @property
+    def settled(self) -> bool:
+        return self.state in ("done", "refused")

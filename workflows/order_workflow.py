@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -23,17 +25,26 @@ with workflow.unsafe.imports_passed_through():
     from domain.order import value_of
     from domain.status import TERMINAL, OrderStatus, cancel_refusal
     from workflows.order_contract import (
+        ANSWER_QUERY,
+        ASK_SIGNAL,
         CARRIER,
         CUSTOMER_ID,
         ORDER_STATUS,
         ORDER_TOTAL,
+        RESULT_QUERY,
+        Answer,
         BackorderView,
         CancelRequest,
+        DeliveryDecision,
         OrderInput,
         OrderResult,
         OrderView,
+        Rating,
         RefundRequest,
         RetryRequest,
+        ReturnDecision,
+        ReturnReceipt,
+        ReturnRequest,
     )
     from workflows.steps import (
         Stop,
@@ -43,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.aftercare import OrderAftercare
+from workflows.asks import Askable, Asks
 from workflows.order_core import BOOKKEEPING_AS_ACTIVITIES
 
 S = OrderStatus
@@ -59,6 +71,7 @@ class OrderWorkflow(OrderAftercare):
     @workflow.init
     def __init__(self, input: OrderInput) -> None:
         super().__init__(input)
+        self._asks = Asks()
 
     @workflow.run
     async def run(self, input: OrderInput) -> OrderResult:
@@ -301,6 +314,35 @@ class OrderWorkflow(OrderAftercare):
     def _validate_retry(self, request: RetryRequest) -> None:
         if not self._waiting:
             raise ValueError("no step of this order is waiting for a retry")
+
+    # -- support's requests, answered through queries (workflows/asks.py) ---------------
+
+    @workflow.signal(name=ASK_SIGNAL)
+    async def ask(self, request_id: str, name: str, argument: RawValue) -> None:
+        await self._asks.run(request_id, self._askable(name), argument)
+
+    @workflow.query(name=ANSWER_QUERY)
+    def answer(self, request_id: str) -> Answer:
+        return self._asks.answers.get(request_id, Answer("unseen"))
+
+    @workflow.query(name=RESULT_QUERY)
+    def answer_result(self, request_id: str) -> Any:
+        return self._asks.results.get(request_id)
+
+    def _askable(self, name: str) -> Askable | None:
+        return {
+            "request_cancel": Askable(CancelRequest, self._validate_cancel, self.cancel_update),
+            "request_refund": Askable(RefundRequest, self._validate_refund, self.refund_update),
+            "request_retry": Askable(RetryRequest, self._validate_retry, self.retry_update),
+            "request_return": Askable(ReturnRequest, self._validate_return, self.request_return),
+            "receive_return": Askable(ReturnReceipt, self._validate_receipt,
+                                      self.receive_return),
+            "decide_return": Askable(ReturnDecision, self._validate_decision,
+                                     self.decide_return),
+            "resolve_delivery": Askable(DeliveryDecision, self._validate_resolve_delivery,
+                                        self.resolve_delivery),
+            "rate": Askable(Rating, self._validate_rating, self.rate),
+        }.get(name)
 
     # -- helpers -----------------------------------------------------------------------
 

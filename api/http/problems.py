@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from api.asks import StillWorking
 from api.checkout import InvalidCheckout, field_errors
 from api.orders import DuplicateOrder, OrderNotFound
 from api.text import error_message
@@ -58,6 +59,8 @@ _WHY = {
     404: "No such order.",
     409: "The order's state refuses the action, with the reason.",
     422: "Bad input: every offending field with its path in `errors`.",
+    504: "The order took the request but has not answered in time; it still acts on it, and "
+         "its timeline shows the outcome. Do not send it again.",
 }
 
 
@@ -179,6 +182,10 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+async def _still_working(request: Request, error: Exception) -> JSONResponse:
+    return problem(504, "Order still working", str(error), type_="/problems/still-working")
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.error("http.unexpected_error", method=request.method, path=request.url.path,
               error_type=type(error).__name__)
@@ -196,5 +203,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(UnknownResource, _unknown)
     app.add_exception_handler(DomainError, _business_rule)  # any other business refusal
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(StillWorking, _still_working)
     # Starlette answers with this handler, then re-raises so the server logs the error too.
     app.add_exception_handler(Exception, _unexpected)

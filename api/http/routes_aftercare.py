@@ -29,7 +29,7 @@ Rma = Annotated[str, Path(description="The RMA."), Matching(r"^RMA-[A-Za-z0-9._-
 Sku = Annotated[str, Matching(r"^[A-Za-z0-9._-]+$", MAX_CODE)]
 Quantity = Annotated[int, Whole(1, MAX_UNITS_PER_LINE)]
 Units = Annotated[int, Whole(0, MAX_UNITS_PER_LINE)]
-REFUSALS = problem_responses(401, 403, 404, 409, 422)
+REFUSALS = problem_responses(401, 403, 404, 409, 422, 504)
 
 
 class ReturnLineIn(BaseModel):

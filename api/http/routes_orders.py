@@ -329,7 +329,7 @@ async def get_order(order_id: OrderId, svc: Services,
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut,
-             responses=problem_responses(401, 403, 404, 409, 422))
+             responses=problem_responses(401, 403, 404, 409, 422, 504))
 async def cancel_order(order_id: OrderId, body: CancelIn, svc: Services,
                        caller: Annotated[ApiKey, Depends(require(Right.CANCEL_ORDER))]) -> Any:
     """Cancels an order that has not shipped and answers once it is unwound."""
@@ -337,7 +337,7 @@ async def cancel_order(order_id: OrderId, body: CancelIn, svc: Services,
 
 
 @router.post("/{order_id}/retry", response_model=OrderOut,
-             responses=problem_responses(401, 403, 404, 409, 422))
+             responses=problem_responses(401, 403, 404, 409, 422, 504))
 async def retry_order_step(
         order_id: OrderId, svc: Services,
         caller: Annotated[ApiKey, Depends(require(Right.RETRY_STEP))]) -> Any:
@@ -347,7 +347,7 @@ async def retry_order_step(
 
 
 @router.post("/{order_id}/refunds", response_model=OrderOut,
-             responses=problem_responses(401, 403, 404, 409, 422))
+             responses=problem_responses(401, 403, 404, 409, 422, 504))
 async def refund_order(order_id: OrderId, body: RefundIn, svc: Services,
                        caller: Annotated[ApiKey, Depends(require(Right.REFUND_ORDER))]) -> Any:
     """Refunds up to what was captured and not yet refunded."""

@@ -33,12 +33,11 @@ from activities.db.metadata import metadata
 from activities.db.migrate import upgrade
 from api.aftercare import AftercareService
 from api.stock import StockService
-from domain.returns import ReturnLine
 from tests.conftest import ADMIN_URL, _admin_conninfo
 from tests.support import checkout
 from tests.workflows.checks import allow_returns, deliver_now, noted, reach, refuse_returns
 from tests.workflows.conftest import Stack, _start_test_server, manual_service, running_stack
-from workflows.order_contract import ReturnRequest, WarehouseConfirmation, order_workflow_id
+from workflows.order_contract import WarehouseConfirmation, order_workflow_id
 from workflows.order_workflow import OrderWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
@@ -64,8 +63,8 @@ async def payment_declined(stack: Stack) -> Handle:
     return placed.handle
 
 
-async def cancel_via_update(stack: Stack) -> Handle:
-    placed = await manual_service(stack).place(_order("cancel_via_update"))
+async def cancel_by_support(stack: Stack) -> Handle:
+    placed = await manual_service(stack).place(_order("cancel_by_support"))
     await reach(placed.handle, "PICKING")
     await stack.orders.cancel(placed.order.order_id, "customer changed their mind")
     return placed.handle
@@ -170,9 +169,8 @@ async def attention_retried(stack: Stack) -> Handle:
     await deliver_now(placed.handle)
     await refuse_returns(stack.db)
     try:
-        requested = asyncio.create_task(placed.handle.execute_update(
-            OrderWorkflow.request_return,
-            ReturnRequest([ReturnLine("TEE-BLK-M", 1)], "CHANGED_MIND")))
+        requested = asyncio.create_task(AftercareService(stack.orders).request_return(
+            placed.order.order_id, {"TEE-BLK-M": 1}, "CHANGED_MIND"))
         await noted(placed.handle, "attention.needed")
     finally:
         await allow_returns(stack.db)
@@ -188,7 +186,7 @@ async def attention_retried(stack: Stack) -> Handle:
 SCENARIOS: dict[str, tuple[Callable[[Stack], Awaitable[Handle]], str]] = {
     scenario.__name__: (scenario, status) for scenario, status in (
         (success, "COMPLETED"), (payment_declined, "PAYMENT_FAILED"),
-        (cancel_via_update, "CANCELLED"), (partial_refund, "COMPLETED"),
+        (cancel_by_support, "CANCELLED"), (partial_refund, "COMPLETED"),
         (carrier_rejection, "FAILED"), (stock_shortage, "FAILED"),
         (split_shipment, "COMPLETED"), (backorder_filled, "COMPLETED"),
         (return_refunded, "COMPLETED"), (exchange_and_rating, "COMPLETED"),

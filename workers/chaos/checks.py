@@ -79,12 +79,18 @@ def _expected_money(e: OrderEvidence, captured: int, refunded: int) -> Iterable[
         if captured != total:
             yield f"completed with {captured} captured of {total}"
         wanted = {"refund": REFUND_MINOR, "return": None}.get(scenario.action, 0)
+        if _refused(e):  # support was told no, so nothing was owed; a lost request has no refusal
+            wanted = 0
         if wanted is None and refunded == 0:
             yield f"return scenario refunded nothing (support: {', '.join(e.outcome.actions or [])})"
         elif wanted is not None and refunded != wanted:
             yield f"refunded {refunded}, expected {wanted}"
     if view.status in ("CANCELLED", "FAILED") and captured != refunded:
         yield f"{view.status} with {captured} captured and only {refunded} refunded"
+
+
+def _refused(e: OrderEvidence) -> bool:
+    return any(" refused: " in action for action in e.outcome.actions or [])
 
 
 def no_open_authorization(e: OrderEvidence) -> Iterable[str]:

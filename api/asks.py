@@ -1,0 +1,98 @@
+"""Asking an order's workflow for what support wants (cancel, refund, a return...) and waiting
+for its answer: the result, or a refusal with the reason, never silence and never a bare RPC
+error. The request travels as the order's `ask` signal, not as an update (workflows/asks.py
+says why), and the answer is read back with queries.
+
+Each request carries one id, so sending it again is safe: the workflow keeps the outcome of
+the first and does not act twice (a second goodwill refund would be real money)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, TypeVar
+from uuid import uuid4
+
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.errors import ActionRefused
+from workflows.order_contract import (
+    ANSWER_QUERY,
+    ASK_SIGNAL,
+    ORDER_STATUS,
+    RESULT_QUERY,
+    Answer,
+)
+
+T = TypeVar("T")
+
+# A cancel answers once the order is unwound, which takes its compensating steps: minutes at
+# worst, when a gateway is down. Past this the caller is told the order is still working.
+ANSWER_WAIT_S = 300.0
+FIRST_POLL_S, LAST_POLL_S = 0.02, 0.5
+# Queries to an order whose worker is gone fail until a worker is back: asked again meanwhile.
+PASSING = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE)
+
+
+class StillWorking(RuntimeError):
+    """The order took the request but has not answered yet; it will still act on it."""
+
+
+async def ask(handle: WorkflowHandle[Any, Any], name: str, argument: object,
+              result_type: type[T], request_id: str | None = None,
+              wait_s: float = ANSWER_WAIT_S) -> T:
+    """Sends request `name` to a running order and answers with its handler's result;
+    ActionRefused with the order's reason, or when the order ended before taking it."""
+    request_id = request_id or f"{name}-{uuid4()}"
+    try:
+        await handle.signal(ASK_SIGNAL, args=[request_id, name, argument])
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:  # closed since the caller's check
+            await refuse_if_closed(handle, name)
+        raise
+    answer = await _answer(handle, request_id, name, time.monotonic() + wait_s)
+    if answer.state == "refused":
+        raise ActionRefused(answer.reason)
+    return await handle.query(RESULT_QUERY, request_id, result_type=result_type)
+
+
+async def _answer(handle: WorkflowHandle[Any, Any], request_id: str, name: str,
+                  deadline: float) -> Answer:
+    pause = FIRST_POLL_S
+    while True:
+        try:
+            answer = await handle.query(ANSWER_QUERY, request_id, result_type=Answer)
+        except RPCError as error:
+            if error.status not in PASSING:
+                raise
+            answer = Answer("unseen")
+        if answer.settled:
+            return answer
+        if time.monotonic() >= deadline:
+            raise StillWorking(f"the order has not answered {name} yet; it took the request "
+                               "and will still act on it: its outcome shows on the timeline "
+                               "(do not send it again)")
+        if pause >= LAST_POLL_S:  # a while unanswered: stopped from outside meanwhile?
+            await refuse_if_closed(handle, name, started=answer.state == "working")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, LAST_POLL_S)
+
+
+async def refuse_if_closed(handle: WorkflowHandle[Any, Any], name: str,
+                           started: bool = False) -> None:
+    """ActionRefused naming the order's final state when its workflow no longer runs."""
+    description = await handle.describe()
+    if description.status == WorkflowExecutionStatus.RUNNING:
+        return
+    # A workflow that completed ended in an order state; one stopped from outside
+    # (terminated, timed out) did not, and its last order state would mislead.
+    if description.status == WorkflowExecutionStatus.COMPLETED:
+        state = description.typed_search_attributes.get(ORDER_STATUS) or "COMPLETED"
+    else:
+        state = description.status.name if description.status else "closed"
+    if started:
+        raise ActionRefused(f"order ended {state} while acting on the {name} request: "
+                            "its timeline shows how far it got")
+    raise ActionRefused(f"order ended {state} before it took the {name} request: "
+                        "nothing was changed")

@@ -106,3 +106,17 @@ async def test_the_same_change_behind_workflow_patched_replays_every_saved_histo
     results = await replayer.replay_workflows(_each(saved_histories()),
                                               raise_on_replay_failure=True)
     assert results.replay_failures == {}
+
+
+async def test_the_update_history_that_wedged_an_order_still_does_not_replay():
+    """Why support's requests are signals (workflows/asks.py): this order's update was accepted
+    after the main path's commands live and is applied before them on replay. When this test
+    fails, the SDK replays it: updates could carry support's requests again."""
+    path = HISTORIES.parent / "unreplayable" / "update_accepted_after_task_timeout.json"
+    history = WorkflowHistory.from_json("order-CH-100845-0042", path.read_text())
+    replayer = Replayer(workflows=[OrderWorkflow], workflow_runner=WORKFLOW_RUNNER)
+
+    with pytest.raises(workflow.NondeterminismError) as raised:
+        await replayer.replay_workflow(history)
+
+    assert "Update machine does not handle this event" in str(raised.value)

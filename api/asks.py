@@ -73,10 +73,19 @@ async def _answer(handle: WorkflowHandle[Any, Any], request_id: str, name: str,
             raise StillWorking(f"the order has not answered {name} yet; it took the request "
                                "and will still act on it: its outcome shows on the timeline "
                                "(do not send it again)")
-        if pause >= LAST_POLL_S:  # a while unanswered: stopped from outside meanwhile?
-            await refuse_if_closed(handle, name, started=answer.state == "working")
+        if pause >= LAST_POLL_S and not await _running(handle):
+            # It ended since: maybe right after answering (a cancel's answer comes as the
+            # order ends), so its last answer, which a closed workflow still gives, decides.
+            final = await handle.query(ANSWER_QUERY, request_id, result_type=Answer)
+            if final.settled:
+                return final
+            await refuse_if_closed(handle, name, started=final.state == "working")
         await asyncio.sleep(pause)
         pause = min(pause * 2, LAST_POLL_S)
+
+
+async def _running(handle: WorkflowHandle[Any, Any]) -> bool:
+    return (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
 
 
 async def refuse_if_closed(handle: WorkflowHandle[Any, Any], name: str,

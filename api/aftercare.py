@@ -19,6 +19,11 @@ from domain.returns import Condition, Resolution, ReturnLine, parse_reason
 from domain.satisfaction import RATINGS
 from domain.text_rules import MAX_CODE, MAX_COMMENT, MAX_REASON, checked_text
 from workflows.order_contract import (
+    DECIDE_RETURN,
+    OPEN_RETURN,
+    RATE,
+    RECEIVE_RETURN,
+    RESOLVE_DELIVERY,
     DeliveryDecision,
     InspectedLine,
     OrderView,
@@ -27,11 +32,13 @@ from workflows.order_contract import (
     ReturnReceipt,
     ReturnRequest,
     ReturnView,
+    SupportRequest,
     SurveyView,
 )
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
+A = TypeVar("A")
+R = TypeVar("R")
 
 
 class AftercareService:
@@ -46,7 +53,7 @@ class AftercareService:
         request = ReturnRequest(
             await self._return_lines(lines, exchange or {}), _reason(reason), comment,
             (Resolution.EXCHANGE if exchange else Resolution.REFUND).value, actor)
-        view = await self._update(order_id, "request_return", request, ReturnView)
+        view = await self._ask(order_id, OPEN_RETURN, request)
         log.info("return.requested", order_id=order_id, rma=view.rma, reason=view.reason)
         return view
 
@@ -69,8 +76,7 @@ class AftercareService:
                                            quantities.get("damaged", 0)))
         _positive({line.sku: line.resellable + line.damaged for line in inspected})
         order_id = await self._order_of(rma)
-        return await self._update(order_id, "receive_return",
-                                  ReturnReceipt(rma, inspected, actor), ReturnView)
+        return await self._ask(order_id, RECEIVE_RETURN, ReturnReceipt(rma, inspected, actor))
 
     async def decide_return(self, rma: str, *, accept: bool, reason: str = "",
                             actor: str = "support") -> ReturnView:
@@ -78,8 +84,8 @@ class AftercareService:
         if not accept and not reason:
             raise InvalidRequest("reason", "a rejection needs a reason")
         order_id = await self._order_of(rma)
-        return await self._update(order_id, "decide_return",
-                                  ReturnDecision(rma, accept, reason.strip(), actor), ReturnView)
+        return await self._ask(order_id, DECIDE_RETURN,
+                               ReturnDecision(rma, accept, reason.strip(), actor))
 
     async def resolve_delivery(self, order_id: str, action: str, tracking_number: str = "",
                                actor: str = "support") -> OrderView:
@@ -88,16 +94,15 @@ class AftercareService:
             raise InvalidRequest("action", f"must be reship or refund, not {action!r}")
         tracking_number = checked_text("tracking_number", tracking_number, max_length=MAX_CODE)
         actor = checked_actor(actor)
-        return await self._update(order_id, "resolve_delivery",
-                                  DeliveryDecision(tracking_number, action, actor), OrderView)
+        return await self._ask(order_id, RESOLVE_DELIVERY,
+                               DeliveryDecision(tracking_number, action, actor))
 
     async def rate(self, order_id: str, rating: int, comment: str = "",
                    actor: str = "customer") -> SurveyView:
         if rating not in RATINGS:
             raise InvalidRequest("rating", f"must be between 1 and 5, not {rating}")
         comment, actor = _comment(comment), checked_actor(actor)
-        return await self._update(order_id, "rate", Rating(rating, comment, actor),
-                                  SurveyView)
+        return await self._ask(order_id, RATE, Rating(rating, comment, actor))
 
     async def _return_lines(self, lines: dict[str, int],
                             exchange: dict[str, str]) -> list[ReturnLine]:
@@ -119,10 +124,9 @@ class AftercareService:
             raise OrderNotFound(f"no return {rma!r}")
         return found.order_id
 
-    async def _update(self, order_id: str, name: str, argument: object,
-                      result_type: type[T]) -> T:
+    async def _ask(self, order_id: str, request: SupportRequest[A, R], argument: A) -> R:
         handle = await self.orders.running_handle(order_id)
-        return await ask(handle, name, argument, result_type)
+        return await ask(handle, request, argument)
 
 
 def _comment(text: str) -> str:

@@ -23,9 +23,11 @@ from workflows.order_contract import (
     ORDER_STATUS,
     RESULT_QUERY,
     Answer,
+    SupportRequest,
 )
 
-T = TypeVar("T")
+A = TypeVar("A")
+R = TypeVar("R")
 
 # A cancel answers once the order is unwound, which takes its compensating steps: minutes at
 # worst, when a gateway is down. Past this the caller is told the order is still working.
@@ -39,11 +41,11 @@ class StillWorking(RuntimeError):
     """The order took the request but has not answered yet; it will still act on it."""
 
 
-async def ask(handle: WorkflowHandle[Any, Any], name: str, argument: object,
-              result_type: type[T], request_id: str | None = None,
-              wait_s: float = ANSWER_WAIT_S) -> T:
-    """Sends request `name` to a running order and answers with its handler's result;
+async def ask(handle: WorkflowHandle[Any, Any], request: SupportRequest[A, R], argument: A,
+              request_id: str | None = None, wait_s: float = ANSWER_WAIT_S) -> R:
+    """Sends `request` to a running order and answers with its handler's result;
     ActionRefused with the order's reason, or when the order ended before taking it."""
+    name = request.name
     request_id = request_id or f"{name}-{uuid4()}"
     try:
         await handle.signal(ASK_SIGNAL, args=[request_id, name, argument])
@@ -54,7 +56,7 @@ async def ask(handle: WorkflowHandle[Any, Any], name: str, argument: object,
     answer = await _answer(handle, request_id, name, time.monotonic() + wait_s)
     if answer.state == "refused":
         raise ActionRefused(answer.reason)
-    return await handle.query(RESULT_QUERY, request_id, result_type=result_type)
+    return await handle.query(RESULT_QUERY, request_id, result_type=request.answer)
 
 
 async def _answer(handle: WorkflowHandle[Any, Any], request_id: str, name: str,

@@ -34,11 +34,14 @@ from domain.money import Money
 from domain.order import CheckoutRequest, PricedOrder
 from domain.text_rules import MAX_ACTOR, MAX_REASON, checked_text
 from workflows.order_contract import (
+    CANCEL,
     CARRIER,
     CUSTOMER_ID,
     FINGERPRINT_MEMO,
     ORDER_STATUS,
     ORDER_TOTAL,
+    REFUND,
+    RETRY,
     CancelRequest,
     OrderInput,
     OrderTimings,
@@ -121,15 +124,14 @@ class OrderService:
     async def cancel(self, order_id: str, reason: str, actor: str = "support") -> OrderView:
         reason, actor = checked_reason(reason), checked_actor(actor)
         handle = await self._handle(order_id, running=True)
-        return await ask(handle, "request_cancel", CancelRequest(reason, actor),
-                                 OrderView)
+        return await ask(handle, CANCEL, CancelRequest(reason, actor))
 
     async def retry(self, order_id: str, actor: str = "support") -> OrderView:
         """Runs again the step that waits for support, once its cause is fixed; refused when
         none waits. Answers at once: the outcome shows on the timeline."""
         actor = checked_actor(actor)
         handle = await self._handle(order_id, running=True)
-        return await ask(handle, "request_retry", RetryRequest(actor), OrderView)
+        return await ask(handle, RETRY, RetryRequest(actor))
 
     async def refund(self, order_id: str, amount: str, reason: str,
                      actor: str = "support") -> OrderView:
@@ -137,8 +139,7 @@ class OrderService:
         handle = await self._handle(order_id, running=True)
         view = await handle.query(OrderWorkflow.view)
         money = Money.parse(amount, view.order.currency)
-        return await ask(handle, "request_refund",
-                                 RefundRequest(money, reason, actor), OrderView)
+        return await ask(handle, REFUND, RefundRequest(money, reason, actor))
 
     async def list(self, status: str | None = None, customer_id: str | None = None,
                    limit: int = 50, *, order_id: str | None = None, email: str | None = None,

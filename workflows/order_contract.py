@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from temporalio.common import SearchAttributeKey
 
@@ -247,6 +248,29 @@ class OrderResult:
 ASK_SIGNAL = "ask"
 ANSWER_QUERY = "answer"
 RESULT_QUERY = "answer_result"
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class SupportRequest(Generic[A, R]):
+    """One request support can ask an order for: its name (that of the update doing the same),
+    what it takes and what it answers with; callers and the workflow share these, never a
+    bare name."""
+    name: str
+    argument: type[A]
+    answer: type[R]
+
+
+CANCEL = SupportRequest("request_cancel", CancelRequest, OrderView)
+REFUND = SupportRequest("request_refund", RefundRequest, OrderView)
+RETRY = SupportRequest("request_retry", RetryRequest, OrderView)
+OPEN_RETURN = SupportRequest("request_return", ReturnRequest, ReturnView)
+RECEIVE_RETURN = SupportRequest("receive_return", ReturnReceipt, ReturnView)
+DECIDE_RETURN = SupportRequest("decide_return", ReturnDecision, ReturnView)
+RESOLVE_DELIVERY = SupportRequest("resolve_delivery", DeliveryDecision, OrderView)
+RATE = SupportRequest("rate", Rating, SurveyView)
 
 
 @dataclass(frozen=True)

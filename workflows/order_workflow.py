@@ -27,24 +27,27 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order_contract import (
         ANSWER_QUERY,
         ASK_SIGNAL,
+        CANCEL,
         CARRIER,
         CUSTOMER_ID,
+        DECIDE_RETURN,
+        OPEN_RETURN,
         ORDER_STATUS,
         ORDER_TOTAL,
+        RATE,
+        RECEIVE_RETURN,
+        REFUND,
+        RESOLVE_DELIVERY,
         RESULT_QUERY,
+        RETRY,
         Answer,
         BackorderView,
         CancelRequest,
-        DeliveryDecision,
         OrderInput,
         OrderResult,
         OrderView,
-        Rating,
         RefundRequest,
         RetryRequest,
-        ReturnDecision,
-        ReturnReceipt,
-        ReturnRequest,
     )
     from workflows.steps import (
         Stop,
@@ -330,19 +333,16 @@ class OrderWorkflow(OrderAftercare):
         return self._asks.results.get(request_id)
 
     def _askable(self, name: str) -> Askable | None:
-        return {
-            "request_cancel": Askable(CancelRequest, self._validate_cancel, self.cancel_update),
-            "request_refund": Askable(RefundRequest, self._validate_refund, self.refund_update),
-            "request_retry": Askable(RetryRequest, self._validate_retry, self.retry_update),
-            "request_return": Askable(ReturnRequest, self._validate_return, self.request_return),
-            "receive_return": Askable(ReturnReceipt, self._validate_receipt,
-                                      self.receive_return),
-            "decide_return": Askable(ReturnDecision, self._validate_decision,
-                                     self.decide_return),
-            "resolve_delivery": Askable(DeliveryDecision, self._validate_resolve_delivery,
-                                        self.resolve_delivery),
-            "rate": Askable(Rating, self._validate_rating, self.rate),
-        }.get(name)
+        return {request.name: Askable(request.argument, validate, handle)
+                for request, validate, handle in (
+                    (CANCEL, self._validate_cancel, self.cancel_update),
+                    (REFUND, self._validate_refund, self.refund_update),
+                    (RETRY, self._validate_retry, self.retry_update),
+                    (OPEN_RETURN, self._validate_return, self.request_return),
+                    (RECEIVE_RETURN, self._validate_receipt, self.receive_return),
+                    (DECIDE_RETURN, self._validate_decision, self.decide_return),
+                    (RESOLVE_DELIVERY, self._validate_resolve_delivery, self.resolve_delivery),
+                    (RATE, self._validate_rating, self.rate))}.get(name)
 
     # -- helpers -----------------------------------------------------------------------
 

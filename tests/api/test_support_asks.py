@@ -15,7 +15,7 @@ from domain.money import Money
 from tests.support import checkout
 from tests.workflows.checks import deliver_now, money_moved, payments
 from tests.workflows.conftest import Stack, manual_service
-from workflows.order_contract import OrderView, RefundRequest
+from workflows.order_contract import REFUND, RefundRequest
 
 TOTAL = 2 * 1999 + 490
 
@@ -28,8 +28,7 @@ async def test_an_update_to_an_order_that_completed_names_the_order_state(stack:
 
     # When a refund reaches it afterwards
     with pytest.raises(ActionRefused) as refused:
-        await ask(placed.handle, "request_refund",
-                          RefundRequest(Money(500, "EUR"), "goodwill", "agent-1"), OrderView)
+        await ask(placed.handle, REFUND, RefundRequest(Money(500, "EUR"), "goodwill", "agent-1"))
 
     # Then the refusal names the order's own final state
     assert "order ended COMPLETED" in str(refused.value)
@@ -41,12 +40,12 @@ async def test_asking_again_with_the_same_request_id_refunds_once(stack: Stack):
     placed = await manual_service(stack).place(checkout())
     await deliver_now(placed.handle)
     request = RefundRequest(Money(500, "EUR"), "goodwill", "agent-1")
-    first = await ask(placed.handle, "request_refund", request, OrderView,
-                              request_id="refund-after-lost-answer")
+    first = await ask(placed.handle, REFUND, request,
+                      request_id="refund-after-lost-answer")
 
     # When the caller asks again with the same request id
-    again = await ask(placed.handle, "request_refund", request, OrderView,
-                              request_id="refund-after-lost-answer")
+    again = await ask(placed.handle, REFUND, request,
+                      request_id="refund-after-lost-answer")
 
     # Then it gets the first outcome, and the money moved once
     assert again.payment.refunded == first.payment.refunded == Money(500, "EUR")

@@ -10,7 +10,7 @@ from temporalio.client import Client
 from api.asks import ask
 from domain.errors import ActionRefused
 from workers.stack import DevServer
-from workflows.order_contract import CancelRequest, OrderView
+from workflows.order_contract import CANCEL, CancelRequest
 
 pytestmark = pytest.mark.e2e
 
@@ -25,8 +25,7 @@ async def test_a_request_to_an_order_stopped_under_it_is_refused_with_its_state(
 
     # When support's cancel reaches it
     with pytest.raises(ActionRefused) as refused:
-        await ask(handle, "request_cancel", CancelRequest("customer asked", "agent-1"),
-                  OrderView)
+        await ask(handle, CANCEL, CancelRequest("customer asked", "agent-1"))
 
     # Then support is told the order ended, how, and that nothing changed
     assert str(refused.value) == ("order ended TERMINATED before it took the request_cancel "

@@ -7,7 +7,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.exc import DBAPIError
@@ -25,17 +25,23 @@ from domain.returns import ReturnLine
 from domain.status import TERMINAL, OrderStatus, progress_rank
 from workers.chaos.scenarios import REFUND_MINOR, RETURNED_SKU, PlannedOrder
 from workflows.order_contract import (
+    CANCEL,
+    OPEN_RETURN,
+    RECEIVE_RETURN,
+    REFUND,
     CancelRequest,
     InspectedLine,
     OrderView,
     RefundRequest,
     ReturnReceipt,
     ReturnRequest,
+    SupportRequest,
     order_workflow_id,
 )
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+A = TypeVar("A")
 RETRY_PAUSE_S = 0.5
 POLL_S = 0.5
 # What a restarting server, database or worker makes a call fail with for a while.
@@ -121,10 +127,10 @@ class OrderPlayer:
             return
         try:
             if action in ("cancel", "cancel_early"):
-                await self._update(planned, "request_cancel", CancelRequest(
+                await self._ask(planned, CANCEL, CancelRequest(
                     "chaos: customer changed their mind", "chaos-support"), deadline)
             elif action == "refund":
-                await self._update(planned, "request_refund", RefundRequest(
+                await self._ask(planned, REFUND, RefundRequest(
                     Money(REFUND_MINOR, "EUR"), "chaos: goodwill", "chaos-support"), deadline)
             else:
                 await self._return(orders, planned, deadline)
@@ -132,9 +138,9 @@ class OrderPlayer:
         except ActionRefused as refused:
             outcome.actions = [f"{action} refused: {refused}"]
 
-    async def _update(self, planned: PlannedOrder, name: str, argument: object,
-                      deadline: Deadline) -> None:
-        # A fixed update id: a retry after a lost answer attaches to the first request
+    async def _ask(self, planned: PlannedOrder, request: SupportRequest[A, Any], argument: A,
+                   deadline: Deadline) -> None:
+        # A fixed request id: a retry after a lost answer attaches to the first request
         # instead of asking again (a second goodwill refund would be real money, a second
         # return request a second RMA).
         handle = self.orders.client.get_workflow_handle(order_workflow_id(planned.order_id))
@@ -142,9 +148,9 @@ class OrderPlayer:
         async def call() -> None:
             # An order that ended before taking the request answers with a refusal, which
             # the checks tell apart from a request that was lost.
-            await ask(handle, name, argument, dict, request_id=f"chaos-{name}")
+            await ask(handle, request, argument, request_id=f"chaos-{request.name}")
 
-        await persist(call, deadline, name)
+        await persist(call, deadline, request.name)
 
     async def _return(self, orders: OrderService, planned: PlannedOrder,
                       deadline: Deadline) -> None:
@@ -152,7 +158,7 @@ class OrderPlayer:
                                 actor="chaos-support")
         while True:
             try:
-                await self._update(planned, "request_return", request, deadline)
+                await self._ask(planned, OPEN_RETURN, request, deadline)
                 break
             except ActionRefused as refused:
                 # Seen right after a dev-server restart: the view showed the delivery, and
@@ -164,7 +170,7 @@ class OrderPlayer:
         view = await persist(lambda: orders.view(planned.order_id), deadline, "view")
         receipt = ReturnReceipt(view.returns[0].rma, [InspectedLine(RETURNED_SKU, resellable=1)],
                                 "chaos-goods-in")
-        await self._update(planned, "receive_return", receipt, deadline)
+        await self._ask(planned, RECEIVE_RETURN, receipt, deadline)
 
     async def _wait_for(self, orders: OrderService, order_id: str, wanted: str,
                         deadline: Deadline) -> OrderView:

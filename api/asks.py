@@ -50,10 +50,15 @@ async def ask(handle: WorkflowHandle[Any, Any], request: SupportRequest[A, R], a
     try:
         await handle.signal(ASK_SIGNAL, args=[request_id, name, argument])
     except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:  # closed since the caller's check
-            await refuse_if_closed(handle, name)
-        raise
-    answer = await _answer(handle, request_id, name, time.monotonic() + wait_s)
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        # Closed since the caller's check, maybe after answering this request when it was
+        # sent before (its answer lost): that answer stands; otherwise nothing was done.
+        answer = await _last_answer(handle, request_id)
+        if not answer.settled:
+            await refuse_if_closed(handle, name, started=answer.state == "working")
+    else:
+        answer = await _answer(handle, request_id, name, time.monotonic() + wait_s)
     if answer.state == "refused":
         raise ActionRefused(answer.reason)
     return await handle.query(RESULT_QUERY, request_id, result_type=request.answer)
@@ -78,12 +83,23 @@ async def _answer(handle: WorkflowHandle[Any, Any], request_id: str, name: str,
         if pause >= LAST_POLL_S and not await _running(handle):
             # It ended since: maybe right after answering (a cancel's answer comes as the
             # order ends), so its last answer, which a closed workflow still gives, decides.
-            final = await handle.query(ANSWER_QUERY, request_id, result_type=Answer)
+            final = await _last_answer(handle, request_id)
             if final.settled:
                 return final
             await refuse_if_closed(handle, name, started=final.state == "working")
         await asyncio.sleep(pause)
         pause = min(pause * 2, LAST_POLL_S)
+
+
+async def _last_answer(handle: WorkflowHandle[Any, Any], request_id: str) -> Answer:
+    """A closed order's answer to a request; "unseen" when it cannot answer queries at all (it
+    was stopped before running a workflow task). A passing failure is raised, to ask again."""
+    try:
+        return await handle.query(ANSWER_QUERY, request_id, result_type=Answer)
+    except RPCError as error:
+        if error.status in PASSING:
+            raise
+        return Answer("unseen")
 
 
 async def _running(handle: WorkflowHandle[Any, Any]) -> bool:

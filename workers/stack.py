@@ -223,14 +223,14 @@ def _launch_dev_server(data_dir: Path, port: int, ui_port: int, namespace: str) 
         # server after the worker, rather than both dying at once.
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent(),
+            start_new_session=True, preexec_fn=die_with_parent(),
         )
     return DevServer(
         f"127.0.0.1:{port}", f"http://127.0.0.1:{ui_port}", namespace, log_path, process
     )
 
 
-def _die_with_parent() -> Callable[[], None] | None:
+def die_with_parent() -> Callable[[], None] | None:
     """On Linux, a hook that has the kernel SIGTERM the child when the thread that started
     it dies, even by SIGKILL; the stack's state file is what catches the other cases."""
     if not sys.platform.startswith("linux"):

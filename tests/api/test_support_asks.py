@@ -52,3 +52,19 @@ async def test_asking_again_with_the_same_request_id_refunds_once(stack: Stack):
     assert await payments(stack.db, placed.order.order_id) == [
         ("authorize", TOTAL), ("capture", TOTAL), ("refund", 500)]
     assert await money_moved(stack) == {"authorize": 1, "capture": 1, "void": 0, "refund": 1}
+
+
+async def test_asking_again_after_the_order_ended_gets_the_first_outcome(stack: Stack):
+    # Given a refund the order made, whose answer the caller lost, and the order then ended
+    placed = await manual_service(stack).place(checkout())
+    await deliver_now(placed.handle)
+    request = RefundRequest(Money(500, "EUR"), "goodwill", "agent-1")
+    first = await ask(placed.handle, REFUND, request, request_id="refund-before-the-end")
+    await placed.handle.result()
+
+    # When the caller asks again with the same request id
+    again = await ask(placed.handle, REFUND, request, request_id="refund-before-the-end")
+
+    # Then it gets the first outcome, not "order ended", and the money moved once
+    assert again.payment.refunded == first.payment.refunded == Money(500, "EUR")
+    assert await money_moved(stack) == {"authorize": 1, "capture": 1, "void": 0, "refund": 1}

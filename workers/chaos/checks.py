@@ -84,7 +84,8 @@ def _expected_money(e: OrderEvidence, captured: int, refunded: int) -> Iterable[
         if wanted is None and refunded == 0:
             yield f"return scenario refunded nothing (support: {', '.join(e.outcome.actions or [])})"
         elif wanted is not None and refunded != wanted:
-            yield f"refunded {refunded}, expected {wanted}"
+            yield (f"refunded {refunded}, expected {wanted} "
+                   f"(support: {', '.join(e.outcome.actions or []) or 'nothing'})")
     if view.status in ("CANCELLED", "FAILED") and captured != refunded:
         yield f"{view.status} with {captured} captured and only {refunded} refunded"
 

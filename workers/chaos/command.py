@@ -10,7 +10,13 @@ import typer
 
 from workers.chaos.report import render, render_json
 from workers.chaos.runner import ChaosOptions, run_chaos
-from workers.cli_common import Json, command_settings, console, run_command
+from workers.cli_common import (
+    Json,
+    command_settings,
+    console,
+    first_or_interrupted,
+    run_command,
+)
 
 
 def chaos(
@@ -40,7 +46,12 @@ def chaos(
     command_settings(logging.WARNING)
     options = ChaosOptions(orders, workers, kill_every, server_restarts, db_restarts, seed,
                            place_over, fault_window, settle, data_dir)
-    report = run_command(lambda: run_chaos(options))
+    # Ctrl-C or SIGTERM stops the run's workers, dev server and PostgreSQL, then exits 130.
+    report = run_command(lambda: first_or_interrupted(run_chaos(options)))
+    if report is None:
+        console.print("chaos run interrupted: its workers, dev server and PostgreSQL are "
+                      "stopped")
+        raise typer.Exit(130)
     if as_json:
         print(render_json(report))
     else:

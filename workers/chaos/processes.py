@@ -15,6 +15,7 @@ from pathlib import Path
 from workers.stack import (
     DevServer,
     EmbeddedPostgres,
+    die_with_parent,
     find_free_port,
     start_embedded_postgres,
     start_temporal_dev_server,
@@ -175,9 +176,10 @@ class WorkerPool:
     async def _spawn(self) -> WorkerProcess:
         self.started += 1
         log = self.log_dir / f"worker-{self.started}.log"
+        # A worker dies with the run (parent-death signal), even when the run is SIGKILLed.
         process = await asyncio.create_subprocess_exec(
             fulfil_cli(), "worker", env=self.env, stdin=subprocess.DEVNULL,
-            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+            stdout=log.open("wb"), stderr=subprocess.STDOUT, preexec_fn=die_with_parent())
         return WorkerProcess(process, log)
 
 

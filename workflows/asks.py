@@ -1,13 +1,14 @@
 """Support's requests as a signal with an answer: each request runs the same validator and
 handler as its update, and its outcome is kept for the caller's queries.
 
-Why not the updates themselves: an update reaches the workflow as a message, not as a history
-event, and after a workflow task times out (a killed worker) the SDK can hand it to the
-workflow at another point on replay than it did live. The order then fails every workflow task
-with a nondeterminism error and is stuck (tests/replay/unreplayable/, sdk-python #1591). A
-signal is an event in the history, so live and replay see it at the same point, and once the
-server acknowledged it no restart can drop it. The updates stay registered: histories that
-used them must still replay."""
+Why not the updates themselves: an update the server admitted but had not yet handed to the
+workflow is lost when the server restarts, and the caller's poll then finds nothing. A signal
+is an event in the history: once the server acknowledged it no restart drops it, and one
+request id lets the caller ask again safely. The updates stay registered: histories that used
+them must still replay, and other clients may send them.
+
+Neither shields an order from the SDK's different grouping, live and on replay, of the events
+around a timed-out workflow task (tests/replay/unreplayable/, sdk-python #1591)."""
 
 from __future__ import annotations
 

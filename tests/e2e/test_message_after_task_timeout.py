@@ -1,13 +1,11 @@
-"""Support's request meets a dead worker's timed-out workflow task, as it did for order
-CH-100845-0042 of the 500-order chaos run, on the real dev server.
+"""Support's request meets a dead worker's timed-out workflow task, on the real dev server.
 
 A worker dies while its order waits for an activity. The activity completes; the workflow task
 that brings the result waits on the dead worker's sticky queue and times out. Support's request
-arrives meanwhile. A fresh worker then runs one workflow task with both the result and the
-request. As an update, that is what wedged CH-100845-0042 (its history, which no longer
-replays, is kept in tests/replay/unreplayable/; this small story did not reproduce the SDK's
-live ordering, so it is not asserted here). As a signal, the request is an event in the
-history at one place: the order finishes and its history replays."""
+arrives meanwhile, as the `ask` signal. A fresh worker then runs the task with the result and
+the request: the order finishes and its history replays. (The chaos runs found orders whose
+request landed in that window and whose history did not replay; they are kept in
+tests/replay/unreplayable/. This small story does not reproduce the SDK's live grouping.)"""
 
 from __future__ import annotations
 

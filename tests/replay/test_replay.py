@@ -108,15 +108,26 @@ async def test_the_same_change_behind_workflow_patched_replays_every_saved_histo
     assert results.replay_failures == {}
 
 
-async def test_the_update_history_that_wedged_an_order_still_does_not_replay():
-    """Why support's requests are signals (workflows/asks.py): this order's update was accepted
-    after the main path's commands live and is applied before them on replay. When this test
-    fails, the SDK replays it: updates could carry support's requests again."""
-    path = HISTORIES.parent / "unreplayable" / "update_accepted_after_task_timeout.json"
-    history = WorkflowHistory.from_json("order-CH-100845-0042", path.read_text())
+UNREPLAYABLE = {
+    # Support's update accepted after the main path's commands live, before them on replay.
+    "update_accepted_after_task_timeout.json": (
+        "order-CH-100845-0042", "Update machine does not handle this event"),
+    # Support's ask signal applied after two activity results live, before them on replay.
+    "signal_applied_before_results_after_task_timeout.json": (
+        "order-CH-150536-0078", "Activity machine does not handle this event"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNREPLAYABLE))
+async def test_the_histories_that_wedged_orders_still_do_not_replay(name: str):
+    """The SDK groups the events around a timed-out workflow task one way live and another on
+    replay (tests/replay/unreplayable/README.md). When this test fails, it was fixed there."""
+    workflow_id, error = UNREPLAYABLE[name]
+    path = HISTORIES.parent / "unreplayable" / name
+    history = WorkflowHistory.from_json(workflow_id, path.read_text())
     replayer = Replayer(workflows=[OrderWorkflow], workflow_runner=WORKFLOW_RUNNER)
 
     with pytest.raises(workflow.NondeterminismError) as raised:
         await replayer.replay_workflow(history)
 
-    assert "Update machine does not handle this event" in str(raised.value)
+    assert error in str(raised.value)

@@ -21,7 +21,10 @@ from workflows.order_contract import (
     ANSWER_QUERY,
     ASK_SIGNAL,
     ORDER_STATUS,
+    REFUSED,
     RESULT_QUERY,
+    UNSEEN,
+    WORKING,
     Answer,
     SupportRequest,
 )
@@ -56,10 +59,10 @@ async def ask(handle: WorkflowHandle[Any, Any], request: SupportRequest[A, R], a
         # sent before (its answer lost): that answer stands; otherwise nothing was done.
         answer = await _last_answer(handle, request_id)
         if not answer.settled:
-            await refuse_if_closed(handle, name, started=answer.state == "working")
+            await refuse_if_closed(handle, name, started=answer.state == WORKING)
     else:
         answer = await _answer(handle, request_id, name, time.monotonic() + wait_s)
-    if answer.state == "refused":
+    if answer.state == REFUSED:
         raise ActionRefused(answer.reason)
     return await handle.query(RESULT_QUERY, request_id, result_type=request.answer)
 
@@ -73,7 +76,7 @@ async def _answer(handle: WorkflowHandle[Any, Any], request_id: str, name: str,
         except RPCError as error:
             if error.status not in PASSING:
                 raise
-            answer = Answer("unseen")
+            answer = Answer(UNSEEN)
         if answer.settled:
             return answer
         if time.monotonic() >= deadline:
@@ -86,20 +89,20 @@ async def _answer(handle: WorkflowHandle[Any, Any], request_id: str, name: str,
             final = await _last_answer(handle, request_id)
             if final.settled:
                 return final
-            await refuse_if_closed(handle, name, started=final.state == "working")
+            await refuse_if_closed(handle, name, started=final.state == WORKING)
         await asyncio.sleep(pause)
         pause = min(pause * 2, LAST_POLL_S)
 
 
 async def _last_answer(handle: WorkflowHandle[Any, Any], request_id: str) -> Answer:
-    """A closed order's answer to a request; "unseen" when it cannot answer queries at all (it
+    """A closed order's answer to a request; UNSEEN when it cannot answer queries at all (it
     was stopped before running a workflow task). A passing failure is raised, to ask again."""
     try:
         return await handle.query(ANSWER_QUERY, request_id, result_type=Answer)
     except RPCError as error:
         if error.status in PASSING:
             raise
-        return Answer("unseen")
+        return Answer(UNSEEN)
 
 
 async def _running(handle: WorkflowHandle[Any, Any]) -> bool:

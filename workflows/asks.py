@@ -22,9 +22,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.order_contract import Answer
-
-WORKING, DONE, REFUSED = "working", "done", "refused"
+    from workflows.order_contract import DONE, REFUSED, WORKING, Answer
 
 
 @dataclass(frozen=True)

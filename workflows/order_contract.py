@@ -273,13 +273,16 @@ RESOLVE_DELIVERY = SupportRequest("resolve_delivery", DeliveryDecision, OrderVie
 RATE = SupportRequest("rate", Rating, SurveyView)
 
 
+# An Answer's states: its signal not handled yet, being handled, done, refused with a reason.
+UNSEEN, WORKING, DONE, REFUSED = "unseen", "working", "done", "refused"
+
+
 @dataclass(frozen=True)
 class Answer:
-    """How the order answered one request: unseen (its signal is not handled yet), working,
-    done, or refused with its reason."""
+    """How the order answered one request."""
     state: str
     reason: str = ""
 
     @property
     def settled(self) -> bool:
-        return self.state in ("done", "refused")
+        return self.state in (DONE, REFUSED)

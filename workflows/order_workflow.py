@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         RESOLVE_DELIVERY,
         RESULT_QUERY,
         RETRY,
+        UNSEEN,
         Answer,
         BackorderView,
         CancelRequest,
@@ -326,7 +327,7 @@ class OrderWorkflow(OrderAftercare):
 
     @workflow.query(name=ANSWER_QUERY)
     def answer(self, request_id: str) -> Answer:
-        return self._asks.answers.get(request_id, Answer("unseen"))
+        return self._asks.answers.get(request_id, Answer(UNSEEN))
 
     @workflow.query(name=RESULT_QUERY)
     def answer_result(self, request_id: str) -> Any:

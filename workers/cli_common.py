@@ -19,6 +19,7 @@ from rich.console import Console
 from domain.errors import DomainError
 from workers import stop_deadline
 from workers.logging import configure_logging
+from workers.repair_schedule import ensure_repair_schedule
 from workers.runtime import Services
 from workers.settings import Settings, load_settings
 from workers.stack_state import NoStackRunning, StackBusy
@@ -96,9 +97,13 @@ async def first_or_interrupted(work: Awaitable[T]) -> T | None:
 async def serve_worker(services: Services) -> None:
     # Activities get WORKER_DRAIN to finish, then are cancelled (their retries go to
     # another worker): part of the deadline stop_deadline gives the whole process.
+    settings = services.settings
     async with services.worker(graceful_shutdown_timeout=WORKER_DRAIN), \
             services.outbox_relay().running():
-        log.info("worker.started", task_queue=services.settings.task_queue,
-                 namespace=services.settings.namespace)
+        if settings.repair_every_s:
+            await ensure_repair_schedule(services.client, settings.task_queue,
+                                         timedelta(seconds=settings.repair_every_s))
+        log.info("worker.started", task_queue=settings.task_queue,
+                 namespace=settings.namespace, repair_every_s=settings.repair_every_s)
         await until_interrupted()
     log.info("worker.stopped")

@@ -45,6 +45,8 @@ class Settings:
     api_port: int = 8000  # where `fulfil dev` and `fulfil demo` serve the HTTP API
     metrics_port: int | None = None  # where a worker serves the Temporal SDK's metrics
     notify_latency_ms: int = 30
+    # How often the repairer looks for workflows wedged on non-determinism; 0: never.
+    repair_every_s: int = 30
 
 
 def timings_for(profile: str, env: Mapping[str, str]) -> OrderTimings:
@@ -110,4 +112,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_port=int(env.get("FULFIL_API_PORT", "8000")),
         metrics_port=int(env["FULFIL_METRICS_PORT"]) if env.get("FULFIL_METRICS_PORT") else None,
         notify_latency_ms=int(env.get("FULFIL_NOTIFY_LATENCY_MS", "30")),
+        repair_every_s=int(parse_duration(env.get("FULFIL_REPAIR_EVERY", "30s"))
+                           .total_seconds()),
     )

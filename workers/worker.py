@@ -18,6 +18,7 @@ from activities.db.engine import SessionFactory
 from activities.payments.activities import PaymentActivities
 from activities.payments.gateway import PaymentGateway
 from activities.records import RecordActivities
+from activities.repairs.activities import RepairActivities
 from activities.returns import ReturnActivities
 from activities.stock import StockActivities
 from activities.surveys import SurveyActivities
@@ -27,8 +28,9 @@ from workers.permanent_failures import PermanentFailureInterceptor
 from workflows.baseline import BaselineWorkflow, noop
 from workflows.campaign_workflow import CampaignWorkflow
 from workflows.order_workflow import OrderWorkflow
+from workflows.repair_workflow import RepairWorkflow
 
-WORKFLOWS: Sequence[type] = (OrderWorkflow, BaselineWorkflow, CampaignWorkflow)
+WORKFLOWS: Sequence[type] = (OrderWorkflow, BaselineWorkflow, CampaignWorkflow, RepairWorkflow)
 
 # The domain package is pure and deterministic: passing it through the sandbox keeps one
 # copy of its classes, so payload type hints resolve inside workflow code.
@@ -47,6 +49,7 @@ def build_activities(session_factory: SessionFactory, gateway: PaymentGateway,
     backorders = BackorderActivities(session_factory)
     returns = ReturnActivities(session_factory)
     surveys = SurveyActivities(session_factory)
+    repairs = RepairActivities(session_factory, WORKFLOWS, WORKFLOW_RUNNER)
     return [
         records.record_order, records.record_event, records.record_events, records.record_shipment_status,
         records.record_sla_breach, attention.flag_attention, attention.resolve_attention,
@@ -60,6 +63,7 @@ def build_activities(session_factory: SessionFactory, gateway: PaymentGateway,
         returns.open_return, returns.attach_return_label, returns.mark_return_reception,
         returns.receive_return, returns.settle_return,
         surveys.open_survey, surveys.record_rating, surveys.expire_survey,
+        repairs.repair_wedged_workflows,
         noop,
     ]
 

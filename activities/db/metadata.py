@@ -5,6 +5,7 @@ from activities.db import (  # noqa: F401
     aftercare_tables,
     attention_tables,
     outbox_tables,
+    repair_tables,
     tables,
 )
 from activities.db.base import Base

@@ -126,6 +126,30 @@ class OrderRepository:
             await self.session.execute(update(OrderRow).where(OrderRow.order_id == order_id)
                                        .values(status=status, updated_at=at))
 
+    async def order_of_workflow(self, workflow_id: str) -> str | None:
+        return await self.session.scalar(
+            select(OrderRow.order_id).where(OrderRow.workflow_id == workflow_id))
+
+    async def forget_events_noted_from(self, order_id: str, task: int) -> list[int]:
+        """Deletes the events noted at history length `task` or later, and moves the status
+        back to the latest event left; their seqs.
+
+        A reset workflow runs again from an earlier point with a shorter history: what the
+        discarded part noted never happened on the path the workflow now takes, and its
+        higher task numbers would make the new path's events look outdated. Messages already
+        sent cannot be withdrawn; pending ones are."""
+        await self._lock_timeline(order_id)
+        event = OrderEventRow
+        forgotten = sorted((await self.session.scalars(delete(event).where(
+            event.order_id == order_id, event.task >= task).returning(event.seq))).all())
+        await OutboxRepository(self.session).withdraw_pending(order_id, forgotten)
+        latest = await self.session.scalar(select(event).where(event.order_id == order_id)
+                                           .order_by(event.seq.desc()).limit(1))
+        if forgotten and latest is not None:
+            await self.session.execute(update(OrderRow).where(OrderRow.order_id == order_id)
+                                       .values(status=latest.status, updated_at=latest.at))
+        return forgotten
+
     async def get(self, order_id: str) -> OrderRow | None:
         return await self.session.get(OrderRow, order_id)
 

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 
 from activities.db.attention_repository import AttentionRepository
 from activities.db.dashboard_repository import DashboardRepository
+from activities.db.repair_repository import RepairRepository
 from api.console.charts import Point, bar_chart, line_chart
 from api.console.pages import page, words
 from api.console.session import Agent, services_of, signed_in
@@ -52,9 +53,10 @@ async def _order_charts(request: Request, now: datetime) -> dict[str, Any]:
         per_hour = await dashboard.orders_per_hour(now)
         backorders = await dashboard.backorders_waiting()
         attention = await AttentionRepository(session).flagged_orders()
+        repairs = await RepairRepository(session).recent(limit=20)
     return {
         "by_status": by_status, "per_hour": per_hour, "backorders": backorders,
-        "attention": attention,
+        "attention": attention, "repairs": repairs,
         "status_chart": Markup(bar_chart("by-status", "Orders by status now", [
             Point(words(status), n) for status, n in by_status.items()])),
         "hour_chart": Markup(bar_chart("per-hour", "Orders placed per hour, last 24 hours (UTC)", [

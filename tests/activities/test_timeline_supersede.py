@@ -154,3 +154,42 @@ async def test_events_of_no_known_task_are_never_dropped(
     # Then both are kept
     assert await timeline(db, order_id) == (
         "PICKING", [(7, "shipment.handed_over"), (8, "attention.needed")])
+
+
+async def forget_from(db: SessionFactory, order_id: str, task: int) -> list[int]:
+    async with db.begin() as session:
+        return await OrderRepository(session).forget_events_noted_from(order_id, task)
+
+
+async def test_a_reset_workflow_rewrites_the_part_of_its_timeline_the_reset_discarded(
+    db: SessionFactory, order_id: str, activity_env: ActivityEnvironment,
+) -> None:
+    # Given a timeline noted by tasks at history lengths 30, 40 and 50, the last one queuing
+    # a message, and a reset that keeps the history up to event 36
+    await record(activity_env, db, order_id, 6, "warehouse.picked", task=30)
+    await record(activity_env, db, order_id, 7, "warehouse.packed", task=40, status="PACKED")
+    await record(activity_env, db, order_id, 8, "shipment.handed_over", task=50,
+                 status="SHIPPED", detail=SHIPPED)
+
+    # When the repairer forgets what the discarded part noted, and the new run's path is
+    # written at the new run's shorter history lengths
+    forgotten = await forget_from(db, order_id, 36)
+    status_between = (await timeline(db, order_id))[0]
+    written = await record(activity_env, db, order_id, 7, "compensation.started", task=39)
+
+    # Then the order tells the new path only, and the customer hears nothing of a shipment
+    assert forgotten == [7, 8]
+    assert status_between == "PICKING"
+    assert written is True
+    assert await timeline(db, order_id) == (
+        "PICKING", [(6, "warehouse.picked"), (7, "compensation.started")])
+    assert await outbox(db, order_id) == []
+
+
+async def test_forgetting_nothing_leaves_the_status_alone(
+    db: SessionFactory, order_id: str, activity_env: ActivityEnvironment,
+) -> None:
+    await record(activity_env, db, order_id, 6, "warehouse.picked", task=30)
+
+    assert await forget_from(db, order_id, 36) == []
+    assert await timeline(db, order_id) == ("PICKING", [(6, "warehouse.picked")])

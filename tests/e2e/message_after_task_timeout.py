@@ -34,7 +34,8 @@ async def quick_step(what: str) -> str:
     return what
 
 
-def _activity(name: str, *args: object) -> object:
+def step(name: str, *args: object) -> object:
+    """Runs activity `name` on the activity worker's queue."""
     queue = workflow.info().task_queue + ACTIVITY_QUEUE_SUFFIX
     return workflow.execute_activity(name, args=list(args), task_queue=queue,
                                      start_to_close_timeout=timedelta(seconds=30))
@@ -48,15 +49,15 @@ class _Story:
 
     async def _main_path(self) -> None:
         workflow.patched("a-patch")  # a marker, as OrderWorkflow's first task records
-        bookkeeping = asyncio.ensure_future(_activity("held_step"))
-        await _activity("held_step")
+        bookkeeping = asyncio.ensure_future(step("held_step"))
+        await step("held_step")
         await asyncio.gather(workflow.sleep(timedelta(seconds=1)),
-                             _activity("quick_step", "main path"))
+                             step("quick_step", "main path"))
         await bookkeeping
         await workflow.wait_condition(lambda: self.asked)
 
     async def _act_on_request(self) -> None:
-        await _activity("quick_step", "support's request")
+        await step("quick_step", "support's request")
         self.asked = True
 
 

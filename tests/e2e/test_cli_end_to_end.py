@@ -14,13 +14,20 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
 from sqlalchemy import text
 from temporalio.api.enums.v1 import EventType, PendingActivityState
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.client import (
+    Client,
+    ScheduleActionStartWorkflow,
+    ScheduleOverlapPolicy,
+    WorkflowHandle,
+    WorkflowHistory,
+)
 
 from activities.db.engine import SessionFactory
 from activities.db.metadata import metadata
@@ -29,6 +36,7 @@ from activities.payments.simulator import SimulatedGateway
 from tests.e2e.processes import WorkerProcess
 from tests.support import CATALOGUE, checkout
 from tests.workflows.checks import HeldStock, payments, reservations
+from workers.repair_schedule import repair_schedule_id
 from workers.stack import DevServer, find_free_port, start_temporal_dev_server
 
 pytestmark = pytest.mark.e2e
@@ -574,3 +582,32 @@ async def test_support_returns_a_shirt_and_the_warehouse_books_it_through_the_cl
     view = await cli.show(order_id)
     assert view["status"] == "REFUNDED" and view["returns"][0]["rma"] == opened["rma"]
     assert await cli.refused("return", "accept", "RMA-NOPE-1") == "fulfil: no return 'RMA-NOPE-1'"
+
+
+# -- the repairer --------------------------------------------------------------------------
+
+async def test_a_worker_schedules_the_repairer_for_its_queue(
+        cli: Fulfil, worker: WorkerProcess, dev_server: DevServer):
+    # Given a worker started on the module's queue, and a second one on the same queue
+    queue = cli.env["FULFIL_TASK_QUEUE"]
+    await cli.start_worker()
+    client = await Client.connect(dev_server.address, namespace=dev_server.namespace)
+
+    # Then one schedule runs the repairer there every 30 s, one round at a time
+    schedule = client.get_schedule_handle(repair_schedule_id(queue))
+    described = (await schedule.describe()).schedule
+    assert [i.every for i in described.spec.intervals] == [timedelta(seconds=30)]
+    assert described.policy.overlap == ScheduleOverlapPolicy.SKIP
+    assert isinstance(described.action, ScheduleActionStartWorkflow)
+    assert (described.action.workflow, described.action.task_queue) == ("RepairWorkflow", queue)
+
+    # And a round run now finds nothing to repair
+    before = {a.action.workflow_id for a in (await schedule.describe()).info.recent_actions}
+    await schedule.trigger()
+    deadline = asyncio.get_running_loop().time() + ORDER_TIMEOUT_S
+    while not (runs := [a.action for a in (await schedule.describe()).info.recent_actions
+                        if a.action.workflow_id not in before]):
+        assert asyncio.get_running_loop().time() < deadline, "the triggered round never started"
+        await asyncio.sleep(POLL_S)
+    assert await client.get_workflow_handle(runs[0].workflow_id,
+                                            run_id=runs[0].first_execution_run_id).result() == []

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from activities.db.repair_repository import RepairRecord
+from activities.db.repair_tables import RESET
 from domain.notifications import OrderFacts, message_for
 from workers.chaos.evidence import OrderEvidence, StockEvidence
 from workers.chaos.scenarios import HOT_SKU, REFUND_MINOR
@@ -239,3 +241,12 @@ def check_stock(stock: StockEvidence, evidence: list[OrderEvidence],
         result.failures.append((HOT_SKU, f"{sold} units sold in completed orders, {hot_units} "
                                          "existed"))
     return result
+
+
+def check_repairs(repairs: list[RepairRecord]) -> CheckResult:
+    """Every workflow the repairer found wedged was reset (README: the repairer)."""
+    result = CheckResult("wedged workflows repaired", len(repairs))
+    result.failures += [(r.workflow_id, f"{r.outcome}: {r.problem[:200]}")
+                        for r in repairs if r.outcome != RESET]
+    return result
+

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from activities.db.repair_repository import RepairRecord
 from workers.chaos.checks import CheckResult
 from workers.chaos.faults import FaultLog
 from workers.chaos.play import Outcome
@@ -25,6 +26,7 @@ class ChaosReport:
     outcomes: list[Outcome]
     faults: FaultLog
     results: list[CheckResult]
+    repairs: list[RepairRecord] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -42,6 +44,9 @@ class ChaosReport:
             "checks": [{"check": r.name, "checked": r.checked, "passed": r.passed,
                         "failures": [{"subject": s, "detail": d} for s, d in r.failures]}
                        for r in self.results],
+            "repairs": [{"workflow_id": r.workflow_id, "outcome": r.outcome,
+                         "reset_to": r.reset_to, "forgotten_events": r.forgotten_events}
+                        for r in self.repairs],
         }
 
 
@@ -56,6 +61,9 @@ def render(report: ChaosReport) -> str:
                   f"{f.server_restarts} dev-server restarts, {f.db_restarts} PostgreSQL "
                   f"restarts, {f.respawns} worker starts")
     console.print(_checks_table(report.results))
+    for r in report.repairs:
+        console.print(f"repaired {r.workflow_id}: {r.outcome} to event {r.reset_to} "
+                      f"({r.forgotten_events} timeline events rewritten)")
     failures = [(r.name, s, d) for r in report.results for s, d in r.failures]
     failures += [("faults", "-", error) for error in f.errors]
     if failures:

@@ -18,10 +18,11 @@ from temporalio.client import Client
 from activities.db.engine import SessionFactory, build_engine, build_session_factory
 from activities.db.migrate import upgrade
 from activities.db.outbox_tables import OutboxRow
+from activities.db.repair_repository import RepairRecord, RepairRepository
 from activities.payments.simulator import SimulatedGateway
 from api.catalogue import parse_seed, seed_catalogue
 from api.orders import OrderService
-from workers.chaos.checks import check_orders, check_stock
+from workers.chaos.checks import check_orders, check_repairs, check_stock
 from workers.chaos.evidence import OrderEvidence, gather_order, gather_stock, order_replayer
 from workers.chaos.faults import FaultInjector, FaultPlan
 from workers.chaos.play import Deadline, OrderPlayer, Outcome, persist
@@ -85,9 +86,12 @@ async def run_chaos(options: ChaosOptions) -> ChaosReport:
             await _wait_for_outbox(db, deadline)
             evidence = await _gather(db, client, outcomes, deadline)
             stock = await persist(lambda: gather_stock(db), deadline, "stock")
+            repairs = await persist(lambda: gather_repairs(db), deadline, "repairs")
             results = [*check_orders(evidence),
-                       check_stock(stock, evidence, sum(hot_stock(planned).values()))]
-            return ChaosReport(run, time.monotonic() - started, outcomes, faults.record, results)
+                       check_stock(stock, evidence, sum(hot_stock(planned).values())),
+                       check_repairs(repairs)]
+            return ChaosReport(run, time.monotonic() - started, outcomes, faults.record, results,
+                               repairs)
     raise AssertionError("unreachable")  # pragma: no cover - the block above returns
 
 
@@ -108,6 +112,11 @@ async def _play_under_faults(options: ChaosOptions, planned: list[PlannedOrder],
         done.set()
         await injector
     return list(outcomes)
+
+
+async def gather_repairs(db: SessionFactory) -> list[RepairRecord]:
+    async with db() as session:
+        return await RepairRepository(session).recent(limit=1000)
 
 
 async def _wait_for_outbox(db: SessionFactory, deadline: Deadline) -> None:

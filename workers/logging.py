@@ -26,6 +26,22 @@ _SHARED: list[structlog.types.Processor] = [
 ]
 
 
+def core_log_fields(_: object, __: str, event_dict: structlog.types.EventDict
+                    ) -> structlog.types.EventDict:
+    """The fields of a log line forwarded from the SDK's core (run_id, failure, ...) as fields
+    of ours, in place of the object that carries them."""
+    entry = event_dict.pop("temporal_log", None)
+    if entry is not None:
+        try:
+            fields = entry.fields
+        except Exception:  # noqa: BLE001 - a field core cannot convert must not lose the line
+            fields = {}
+        for name, value in fields.items():
+            event_dict.setdefault(name, value if isinstance(value, int | float | bool)
+                                  else str(value))
+    return event_dict
+
+
 def configure_logging(log_format: str = "console", level: int = logging.INFO) -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
@@ -40,7 +56,7 @@ def configure_logging(log_format: str = "console", level: int = logging.INFO) ->
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*_SHARED, structlog.stdlib.ExtraAdder()],
+        foreign_pre_chain=[*_SHARED, structlog.stdlib.ExtraAdder(), core_log_fields],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info, renderer],
     )

@@ -15,8 +15,7 @@ from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker import Replayer, WorkflowRunner
 
 from activities.db.base import utcnow
 from activities.db.engine import SessionFactory
@@ -70,7 +69,7 @@ def nondeterminism(history: WorkflowHistory) -> str | None:
 
 class RepairActivities:
     def __init__(self, session_factory: SessionFactory, workflows: Sequence[type],
-                 runner: SandboxedWorkflowRunner) -> None:
+                 runner: WorkflowRunner) -> None:
         self.session_factory = session_factory
         self.replayer = Replayer(workflows=workflows, workflow_runner=runner)
 

@@ -21,13 +21,10 @@ dev: venv
 	$(BIN)/fulfil dev
 
 # The tests use the PostgreSQL on 127.0.0.1:5432 unless FULFIL_TEST_DATABASE_URL names another.
-# Two test processes, each module in one of them (its module-scoped stack stays whole), each
-# with its own database (tests/conftest.py) and free ports: most of the suite waits on
-# servers, so two halve the wall time; --durations names the slowest for the next trim.
 test: venv
 	@if [ -z "$${FULFIL_TEST_DATABASE_URL:-}" ]; then bash scripts/ensure-postgres.sh; fi
 	@bash scripts/ensure-chromium.sh
-	$(BIN)/pytest -q -n 2 --dist loadfile --durations=25
+	$(BIN)/pytest -q
 
 lint: venv
 	$(BIN)/ruff check .

@@ -115,6 +115,13 @@ UNREPLAYABLE = {
     # Support's ask signal applied after two activity results live, before them on replay.
     "signal_applied_before_results_after_task_timeout.json": (
         "order-CH-150536-0078", "Activity machine does not handle this event"),
+    # A cancel asked at placement, in a timed-out first task: the order completed live (its
+    # worker kept it cached), and every query of it fails since.
+    "signal_in_first_timed_out_task_of_a_completed_order.json": (
+        "order-CH-185010-0002", "Activity type of scheduled event 'authorize_payment'"),
+    # A refund asked between the capture's task being scheduled and started, no timeout.
+    "signal_between_task_scheduled_and_started.json": (
+        "order-CH-185010-0012", "No command scheduled for event HistoryEvent(id: 51"),
 }
 
 

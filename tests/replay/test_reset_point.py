@@ -1,7 +1,8 @@
-"""Where the repairer resets a wedged order, read off the two histories that wedged orders in
-the chaos runs (tests/replay/unreplayable/README.md): the first attempt of the task that
-timed out on the dead worker's queue, so the request that arrived meanwhile is run with the
-results beside it, as replay will run them, and nothing the broken task did is kept."""
+"""Where the repairer resets a wedged order, read off the histories of the chaos runs that do
+not replay (tests/replay/unreplayable/README.md): the first attempt of the task that broke.
+After a timeout that is the task that timed out on the dead worker's queue, so the request
+that arrived meanwhile runs with the results beside it, as replay runs them; without one it
+is the task that took the request live. Nothing the broken task did is kept."""
 
 from __future__ import annotations
 
@@ -17,10 +18,14 @@ from tests.replay.test_replay import UNREPLAYABLE
 from workers.worker import WORKFLOW_RUNNER, WORKFLOWS
 
 E = EventType
+TIMED_OUT, COMPLETED = E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 UNREPLAYABLE_DIR = Path(__file__).parent / "unreplayable"
 # history -> the event ending the task to run again (each README names that task)
-EXPECTED = {"signal_applied_before_results_after_task_timeout.json": 47,
-            "update_accepted_after_task_timeout.json": 44}
+EXPECTED = {"signal_applied_before_results_after_task_timeout.json": (47, TIMED_OUT),
+            "update_accepted_after_task_timeout.json": (44, TIMED_OUT),
+            "signal_in_first_timed_out_task_of_a_completed_order.json": (16, TIMED_OUT),
+            # no timeout: the task that took the signal live is run again
+            "signal_between_task_scheduled_and_started.json": (46, COMPLETED)}
 
 
 def history(name: str) -> WorkflowHistory:
@@ -35,15 +40,14 @@ async def replays(part: WorkflowHistory) -> bool:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-async def test_a_wedged_order_is_reset_to_the_task_that_timed_out_on_the_dead_worker(name: str):
+async def test_a_wedged_order_is_reset_to_the_first_attempt_of_the_task_that_broke(name: str):
     wedged = history(name)
     events = {e.event_id: e for e in wedged.events}
 
     point = await latest_reset_point(wedged, replays)
 
     assert point is not None
-    assert point.task_ended == EXPECTED[name]
-    assert events[point.task_ended].event_type == E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
+    assert (point.task_ended, events[point.task_ended].event_type) == EXPECTED[name]
     assert await replays(kept(wedged, point))
     # and it is the latest such point: the next one keeps the broken task
     later = [p for p in first_attempts(wedged.events) if p.task_ended > point.task_ended]
